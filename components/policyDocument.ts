@@ -1,0 +1,42 @@
+/**
+ * IAM/KMS/S3/SNS policy documents as plain data, so every policy the stack writes is
+ * rendered by a pure function and tested without Pulumi.
+ */
+export interface PolicyStatement {
+    Sid?: string;
+    Effect: "Allow" | "Deny";
+    Principal?: "*" | { AWS?: string | string[]; Service?: string | string[] };
+    Action: string | string[];
+    Resource?: string | string[];
+    Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export function policyDocument(statements: PolicyStatement[]): string {
+    return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+}
+
+/**
+ * The key-policy statement that keeps a KMS key manageable by the account's IAM
+ * policies; without it a key can become unmanageable. Scoped by IAM, not by this statement.
+ */
+export function accountAdminKeyStatement(accountId: string, partition = "aws"): PolicyStatement {
+    return {
+        Sid: "AccountIamPoliciesGovernKey",
+        Effect: "Allow",
+        Principal: { AWS: `arn:${partition}:iam::${accountId}:root` },
+        Action: "kms:*",
+        Resource: "*",
+    };
+}
+
+/** A role trust policy for an AWS service, limited to this account (confused-deputy guard). */
+export function serviceTrustPolicy(service: string, accountId: string): string {
+    return policyDocument([
+        {
+            Effect: "Allow",
+            Principal: { Service: service },
+            Action: "sts:AssumeRole",
+            Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+        },
+    ]);
+}

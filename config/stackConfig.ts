@@ -1,0 +1,482 @@
+import * as ipaddr from "ipaddr.js";
+
+/**
+ * The stack's settings: their types, defaults and validation, as pure functions so
+ * that every rule is tested without Pulumi. `loadConfig.ts` feeds them from
+ * `pulumi.Config`; `Pulumi.yaml` declares the same keys and defaults (a test keeps
+ * the two in step).
+ */
+
+/** The retention periods CloudWatch Logs accepts (PutRetentionPolicy). */
+export const CLOUDWATCH_RETENTION_DAYS = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+export const PRIVATE_EGRESS_MODES = ["nat", "endpoints"] as const;
+export type PrivateEgress = (typeof PRIVATE_EGRESS_MODES)[number];
+
+export const AUDIT_ENCRYPTION_MODES = ["kms", "aes256"] as const;
+export type AuditEncryption = (typeof AUDIT_ENCRYPTION_MODES)[number];
+
+export const FINDING_FREQUENCIES = ["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"] as const;
+export type FindingFrequency = (typeof FINDING_FREQUENCIES)[number];
+
+export interface NetworkSettings {
+    vpcCidr: string;
+    publicSubnetCidrs: string[];
+    privateSubnetCidrs: string[];
+    privateEgress: PrivateEgress;
+    flowLogRetentionDays: number;
+}
+
+export interface AuditSettings {
+    encryption: AuditEncryption;
+    transitionDays: number;
+    expirationDays: number;
+    forceDestroy: boolean;
+    /** Also deliver the trail to a CloudWatch log group with this retention; 0 turns delivery off. */
+    cloudWatchRetentionDays: number;
+}
+
+export interface ThreatSettings {
+    /** Adopt this account/region's existing GuardDuty detector instead of creating one. */
+    existingDetectorId?: string;
+    findingPublishingFrequency: FindingFrequency;
+    /** Findings at or above this GuardDuty severity (1.0–10.0) are sent to the alerts topic. */
+    findingMinSeverity: number;
+    alertEmail?: string;
+    enableSecurityHub: boolean;
+    enableConfigRecorder: boolean;
+}
+
+export interface SecretsSettings {
+    /** Secret names whose values are generated (random, 32 characters). */
+    generatedSecretNames: string[];
+    /** Secret names whose values come from the Pulumi secret config object `appSecrets`. */
+    providedSecretNames: string[];
+    customerManagedKey: boolean;
+    rotationLambdaArn?: string;
+    rotationDays: number;
+}
+
+export interface HostSettings {
+    appInstanceType: string;
+    monitoringInstanceType: string;
+    operatorCidrs: string[];
+    appLogRetentionDays: number;
+    platformLogRetentionDays: number;
+    prometheusRetentionDays: number;
+    prometheusVolumeGiB: number;
+    ecrKeepImages: number;
+    scanMaxCritical: number;
+    /** -1: HIGH findings do not gate the deployment. */
+    scanMaxHigh: number;
+    /** Amazon Managed Service for Prometheus workspace to remote-write to, if any. */
+    ampWorkspaceArn?: string;
+    grafanaProvision: boolean;
+}
+
+export interface AlertSettings {
+    errorRatio: number;
+    latencyP95Seconds: number;
+    cpuPercent: number;
+    memoryPercent: number;
+    diskFreePercent: number;
+}
+
+export interface StackSettings {
+    network: NetworkSettings;
+    audit: AuditSettings;
+    threat: ThreatSettings;
+    secrets: SecretsSettings;
+    hosts: HostSettings;
+    alerts: AlertSettings;
+}
+
+/**
+ * Raw values as `pulumi.Config` hands them over: anything may be missing or of
+ * the wrong type. Keys are the config keys without the project namespace.
+ */
+export type RawSettings = Record<string, unknown>;
+
+/** Every project setting with its default; `undefined` means optional with no default. */
+export const SETTING_DEFAULTS = {
+    vpcCidr: "10.40.0.0/16",
+    publicSubnetCidrs: ["10.40.0.0/24", "10.40.1.0/24"],
+    privateSubnetCidrs: ["10.40.10.0/24", "10.40.11.0/24"],
+    privateEgress: "nat",
+    flowLogRetentionDays: 90,
+    auditEncryption: "kms",
+    auditTransitionDays: 90,
+    auditExpirationDays: 365,
+    auditForceDestroy: false,
+    trailCloudWatchRetentionDays: 90,
+    guardDutyDetectorId: undefined,
+    guardDutyPublishingFrequency: "FIFTEEN_MINUTES",
+    findingMinSeverity: 7,
+    alertEmail: undefined,
+    enableSecurityHub: false,
+    enableConfigRecorder: false,
+    generatedSecretNames: ["app-session-key"],
+    providedSecretNames: [],
+    secretsCustomerManagedKey: true,
+    secretRotationLambdaArn: undefined,
+    secretRotationDays: 30,
+    appInstanceType: "t3.small",
+    monitoringInstanceType: "t3.medium",
+    operatorCidrs: undefined,
+    appLogRetentionDays: 30,
+    platformLogRetentionDays: 90,
+    prometheusRetentionDays: 15,
+    prometheusVolumeGiB: 20,
+    ecrKeepImages: 10,
+    scanMaxCritical: 0,
+    scanMaxHigh: -1,
+    ampWorkspaceArn: undefined,
+    alertErrorRatio: 0.05,
+    alertLatencyP95Seconds: 0.5,
+    alertCpuPercent: 80,
+    alertMemoryPercent: 90,
+    alertDiskFreePercent: 10,
+} as const satisfies Record<string, unknown>;
+
+export type SettingKey = keyof typeof SETTING_DEFAULTS;
+
+/** One bad setting: which key, what it held, and what is allowed. */
+export interface SettingProblem {
+    key: string;
+    value: unknown;
+    allowed: string;
+}
+
+/** Thrown before any resource exists; lists every bad setting at once. */
+export class ConfigValidationError extends Error {
+    constructor(readonly problems: SettingProblem[]) {
+        super(
+            `Invalid stack configuration (${problems.length} setting${problems.length === 1 ? "" : "s"}):\n` +
+                problems.map((p) => `  - ${p.key} = ${JSON.stringify(p.value)}: ${p.allowed}`).join("\n"),
+        );
+        this.name = "ConfigValidationError";
+    }
+}
+
+interface Ipv4Range {
+    first: number;
+    last: number;
+}
+
+function ipv4Range(cidr: string): Ipv4Range | undefined {
+    if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr) || !ipaddr.IPv4.isValidCIDR(cidr)) return undefined;
+    const [address, prefix] = ipaddr.IPv4.parseCIDR(cidr);
+    const bytes = address.toByteArray();
+    const value = ((bytes[0] << 24) >>> 0) + (bytes[1] << 16) + (bytes[2] << 8) + bytes[3];
+    const size = 2 ** (32 - prefix);
+    const first = value - (value % size);
+    return { first, last: first + size - 1 };
+}
+
+function overlaps(a: Ipv4Range, b: Ipv4Range): boolean {
+    return a.first <= b.last && b.first <= a.last;
+}
+
+/** A CIDR that matches every address: never acceptable for operator access. */
+function isWholeInternet(cidr: string): boolean {
+    try {
+        const [, prefix] = ipaddr.parseCIDR(cidr);
+        return prefix === 0;
+    } catch {
+        return false;
+    }
+}
+
+const EMAIL = /^[^\s@"<>,;:]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
+const SECRET_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+const LAMBDA_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$/;
+const AMP_WORKSPACE_ARN = /^arn:aws[a-z-]*:aps:[a-z0-9-]+:\d{12}:workspace\/ws-[A-Za-z0-9-]+$/;
+const DETECTOR_ID = /^[a-f0-9]{32}$/;
+
+/**
+ * Reads one setting with its default, checks it and records any problem.
+ * Returns the default when the value is unusable, so validation can go on and
+ * report every problem in one error.
+ */
+class SettingsReader {
+    readonly problems: SettingProblem[] = [];
+
+    constructor(private readonly raw: RawSettings) {}
+
+    private value(key: SettingKey): unknown {
+        const v = this.raw[key];
+        return v === undefined || v === null || v === "" ? SETTING_DEFAULTS[key] : v;
+    }
+
+    problem(key: string, value: unknown, allowed: string): void {
+        this.problems.push({ key, value, allowed });
+    }
+
+    string(key: SettingKey, allowed: string, test: (s: string) => boolean): string {
+        const v = this.value(key);
+        if (typeof v !== "string" || !test(v)) {
+            this.problem(key, v, allowed);
+            return String(SETTING_DEFAULTS[key] ?? "");
+        }
+        return v;
+    }
+
+    optionalString(key: SettingKey, allowed: string, test: (s: string) => boolean): string | undefined {
+        const v = this.value(key);
+        if (v === undefined) return undefined;
+        if (typeof v !== "string" || !test(v)) {
+            this.problem(key, v, allowed);
+            return undefined;
+        }
+        return v;
+    }
+
+    oneOf<T extends string>(key: SettingKey, options: readonly T[]): T {
+        return this.string(key, `one of ${options.join(", ")}`, (s) => (options as readonly string[]).includes(s)) as T;
+    }
+
+    number(key: SettingKey, min: number, max: number, opts: { integer?: boolean; exclusiveMin?: boolean } = {}): number {
+        const raw = this.value(key);
+        const v = typeof raw === "string" && raw.trim() !== "" ? Number(raw) : raw;
+        const kind = opts.integer ? "a whole number" : "a number";
+        const lower = opts.exclusiveMin ? `greater than ${min}` : `at least ${min}`;
+        const ok =
+            typeof v === "number" &&
+            Number.isFinite(v) &&
+            (!opts.integer || Number.isInteger(v)) &&
+            (opts.exclusiveMin ? v > min : v >= min) &&
+            v <= max;
+        if (!ok) {
+            this.problem(key, raw, `${kind} ${lower} and at most ${max}`);
+            return SETTING_DEFAULTS[key] as number;
+        }
+        return v as number;
+    }
+
+    retention(key: SettingKey, opts: { allowZero?: boolean } = {}): number {
+        const raw = this.value(key);
+        const v = typeof raw === "string" && raw.trim() !== "" ? Number(raw) : raw;
+        const allowedValues: readonly number[] = CLOUDWATCH_RETENTION_DAYS;
+        if (typeof v === "number" && (allowedValues.includes(v) || (opts.allowZero && v === 0))) return v;
+        this.problem(
+            key,
+            raw,
+            `a CloudWatch Logs retention in days: one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}` +
+                (opts.allowZero ? " (or 0 to turn delivery off)" : ""),
+        );
+        return SETTING_DEFAULTS[key] as number;
+    }
+
+    boolean(key: SettingKey): boolean {
+        const v = this.value(key);
+        if (typeof v === "boolean") return v;
+        if (v === "true" || v === "false") return v === "true";
+        this.problem(key, v, "true or false");
+        return SETTING_DEFAULTS[key] as boolean;
+    }
+
+    stringList(key: SettingKey, allowed: string, test: (s: string) => boolean, opts: { nonEmpty?: boolean } = {}): string[] {
+        const v = this.value(key);
+        if (v === undefined && !opts.nonEmpty) return [];
+        if (!Array.isArray(v) || (opts.nonEmpty && v.length === 0)) {
+            this.problem(key, v, `a${opts.nonEmpty ? " non-empty" : ""} list of ${allowed}`);
+            return [];
+        }
+        const bad = v.filter((item) => typeof item !== "string" || !test(item));
+        if (bad.length > 0) {
+            this.problem(key, v, `a list of ${allowed}; not allowed: ${bad.map((b) => JSON.stringify(b)).join(", ")}`);
+            return [];
+        }
+        return v as string[];
+    }
+}
+
+function isIpv4Cidr(s: string): boolean {
+    return ipv4Range(s) !== undefined;
+}
+
+function isCidr(s: string): boolean {
+    return isIpv4Cidr(s) || (s.includes(":") && ipaddr.isValidCIDR(s));
+}
+
+function validateNetwork(r: SettingsReader): NetworkSettings {
+    const cidrHelp = "an IPv4 CIDR block such as 10.40.0.0/16";
+    const vpcCidr = r.string("vpcCidr", `${cidrHelp} with a prefix from /16 to /24`, (s) => {
+        const prefix = Number(s.split("/")[1]);
+        return isIpv4Cidr(s) && prefix >= 16 && prefix <= 24;
+    });
+    const publicSubnetCidrs = r.stringList("publicSubnetCidrs", `two ${cidrHelp}`, isIpv4Cidr, { nonEmpty: true });
+    const privateSubnetCidrs = r.stringList("privateSubnetCidrs", `two ${cidrHelp}`, isIpv4Cidr, { nonEmpty: true });
+    for (const [key, list] of [
+        ["publicSubnetCidrs", publicSubnetCidrs],
+        ["privateSubnetCidrs", privateSubnetCidrs],
+    ] as const) {
+        if (list.length > 0 && list.length !== 2) {
+            r.problem(key, list, "exactly two subnets, one per availability zone");
+        }
+    }
+    const vpc = ipv4Range(vpcCidr);
+    const subnets = [
+        ...publicSubnetCidrs.map((cidr) => ({ key: "publicSubnetCidrs", cidr })),
+        ...privateSubnetCidrs.map((cidr) => ({ key: "privateSubnetCidrs", cidr })),
+    ];
+    for (const s of subnets) {
+        const range = ipv4Range(s.cidr)!;
+        if (vpc && (range.first < vpc.first || range.last > vpc.last)) {
+            r.problem(s.key, s.cidr, `a subnet inside vpcCidr ${vpcCidr}`);
+        }
+        const prefix = Number(s.cidr.split("/")[1]);
+        if (prefix > 28) r.problem(s.key, s.cidr, "a subnet of /28 or larger (AWS's smallest subnet)");
+    }
+    for (let i = 0; i < subnets.length; i++) {
+        for (let j = i + 1; j < subnets.length; j++) {
+            if (overlaps(ipv4Range(subnets[i].cidr)!, ipv4Range(subnets[j].cidr)!)) {
+                r.problem(subnets[j].key, subnets[j].cidr, `a CIDR that does not overlap ${subnets[i].cidr} (${subnets[i].key})`);
+            }
+        }
+    }
+    return {
+        vpcCidr,
+        publicSubnetCidrs,
+        privateSubnetCidrs,
+        privateEgress: r.oneOf("privateEgress", PRIVATE_EGRESS_MODES),
+        flowLogRetentionDays: r.retention("flowLogRetentionDays"),
+    };
+}
+
+function validateAudit(r: SettingsReader): AuditSettings {
+    const transitionDays = r.number("auditTransitionDays", 1, 3650, { integer: true });
+    const expirationDays = r.number("auditExpirationDays", 1, 36500, { integer: true });
+    if (expirationDays <= transitionDays) {
+        r.problem(
+            "auditExpirationDays",
+            expirationDays,
+            `more days than auditTransitionDays (${transitionDays}): objects must reach GLACIER before they expire`,
+        );
+    }
+    return {
+        encryption: r.oneOf("auditEncryption", AUDIT_ENCRYPTION_MODES),
+        transitionDays,
+        expirationDays,
+        forceDestroy: r.boolean("auditForceDestroy"),
+        cloudWatchRetentionDays: r.retention("trailCloudWatchRetentionDays", { allowZero: true }),
+    };
+}
+
+function validateThreat(r: SettingsReader): ThreatSettings {
+    return {
+        existingDetectorId: r.optionalString(
+            "guardDutyDetectorId",
+            "a GuardDuty detector id (32 lowercase hex characters), from `aws guardduty list-detectors`",
+            (s) => DETECTOR_ID.test(s),
+        ),
+        findingPublishingFrequency: r.oneOf("guardDutyPublishingFrequency", FINDING_FREQUENCIES),
+        findingMinSeverity: r.number("findingMinSeverity", 1, 10),
+        alertEmail: r.optionalString("alertEmail", "an email address such as ops@example.com", (s) => EMAIL.test(s)),
+        enableSecurityHub: r.boolean("enableSecurityHub"),
+        enableConfigRecorder: r.boolean("enableConfigRecorder"),
+    };
+}
+
+function validateSecrets(r: SettingsReader, providedValues: Record<string, unknown> | undefined): SecretsSettings {
+    const nameHelp = "secret names of lowercase letters, digits and dashes (at most 63 characters)";
+    const generatedSecretNames = r.stringList("generatedSecretNames", nameHelp, (s) => SECRET_NAME.test(s));
+    const providedSecretNames = r.stringList("providedSecretNames", nameHelp, (s) => SECRET_NAME.test(s));
+    const all = [...generatedSecretNames, ...providedSecretNames, "grafana-admin-password"];
+    const duplicates = all.filter((n, i) => all.indexOf(n) !== i);
+    if (duplicates.length > 0) {
+        r.problem("providedSecretNames", providedSecretNames, `names used once (generatedSecretNames, providedSecretNames and the reserved grafana-admin-password); repeated: ${[...new Set(duplicates)].join(", ")}`);
+    }
+    if (generatedSecretNames.length + providedSecretNames.length === 0) {
+        r.problem("generatedSecretNames", generatedSecretNames, "at least one app secret across generatedSecretNames and providedSecretNames (the default is app-session-key)");
+    }
+    for (const name of providedSecretNames) {
+        const value = providedValues?.[name];
+        if (typeof value !== "string" || value.length === 0) {
+            // Never echo the value of a secret: name the key only.
+            r.problem(`appSecrets.${name}`, "<missing>", `a non-empty secret value: pulumi config set --secret --path 'appSecrets.${name}' <value>`);
+        }
+    }
+    return {
+        generatedSecretNames,
+        providedSecretNames,
+        customerManagedKey: r.boolean("secretsCustomerManagedKey"),
+        rotationLambdaArn: r.optionalString("secretRotationLambdaArn", "a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>)", (s) => LAMBDA_ARN.test(s)),
+        rotationDays: r.number("secretRotationDays", 1, 1000, { integer: true }),
+    };
+}
+
+function validateHosts(r: SettingsReader, grafanaProvision: unknown): HostSettings {
+    const instanceHelp = "an EC2 instance type such as t3.small";
+    const operatorCidrs = r.stringList(
+        "operatorCidrs",
+        "CIDR blocks of the operators' networks (e.g. 203.0.113.0/24); never 0.0.0.0/0 or ::/0",
+        (s) => isCidr(s) && !isWholeInternet(s),
+        { nonEmpty: true },
+    );
+    const provision =
+        grafanaProvision === undefined || grafanaProvision === null || grafanaProvision === ""
+            ? true
+            : grafanaProvision === true || grafanaProvision === "true"
+              ? true
+              : grafanaProvision === false || grafanaProvision === "false"
+                ? false
+                : (r.problem("grafana:provision", grafanaProvision, "true or false"), true);
+    return {
+        appInstanceType: r.string("appInstanceType", instanceHelp, (s) => INSTANCE_TYPE.test(s)),
+        monitoringInstanceType: r.string("monitoringInstanceType", instanceHelp, (s) => INSTANCE_TYPE.test(s)),
+        operatorCidrs,
+        appLogRetentionDays: r.retention("appLogRetentionDays"),
+        platformLogRetentionDays: r.retention("platformLogRetentionDays"),
+        prometheusRetentionDays: r.number("prometheusRetentionDays", 1, 3650, { integer: true }),
+        prometheusVolumeGiB: r.number("prometheusVolumeGiB", 8, 16384, { integer: true }),
+        ecrKeepImages: r.number("ecrKeepImages", 1, 1000, { integer: true }),
+        scanMaxCritical: r.number("scanMaxCritical", 0, 10000, { integer: true }),
+        scanMaxHigh: r.number("scanMaxHigh", -1, 10000, { integer: true }),
+        ampWorkspaceArn: r.optionalString("ampWorkspaceArn", "an Amazon Managed Service for Prometheus workspace ARN (arn:aws:aps:<region>:<account>:workspace/ws-…)", (s) => AMP_WORKSPACE_ARN.test(s)),
+        grafanaProvision: provision,
+    };
+}
+
+function validateAlerts(r: SettingsReader): AlertSettings {
+    return {
+        errorRatio: r.number("alertErrorRatio", 0, 1, { exclusiveMin: true }),
+        latencyP95Seconds: r.number("alertLatencyP95Seconds", 0.005, 10),
+        cpuPercent: r.number("alertCpuPercent", 1, 100),
+        memoryPercent: r.number("alertMemoryPercent", 1, 100),
+        diskFreePercent: r.number("alertDiskFreePercent", 1, 99),
+    };
+}
+
+/** Settings from outside the project namespace that the stack reads. */
+export interface ForeignSettings {
+    /** `grafana:provision`: whether `pulumi up` provisions Grafana's datasource and dashboard. */
+    grafanaProvision?: unknown;
+    /** The secret config object `appSecrets` (name → value). */
+    appSecrets?: Record<string, unknown>;
+}
+
+/**
+ * Checks every setting and returns the typed settings, or throws one
+ * ConfigValidationError listing every bad key with its value and what is allowed.
+ */
+export function validateStackSettings(raw: RawSettings, foreign: ForeignSettings = {}): StackSettings {
+    const unknownKeys = Object.keys(raw).filter((k) => !(k in SETTING_DEFAULTS) && k !== "appSecrets");
+    const r = new SettingsReader(raw);
+    for (const key of unknownKeys) {
+        r.problem(key, raw[key], "a known setting (see Pulumi.yaml); check the spelling");
+    }
+    const settings: StackSettings = {
+        network: validateNetwork(r),
+        audit: validateAudit(r),
+        threat: validateThreat(r),
+        secrets: validateSecrets(r, foreign.appSecrets),
+        hosts: validateHosts(r, foreign.grafanaProvision),
+        alerts: validateAlerts(r),
+    };
+    if (r.problems.length > 0) throw new ConfigValidationError(r.problems);
+    return settings;
+}
