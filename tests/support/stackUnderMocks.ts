@@ -44,6 +44,8 @@ export interface RunOptions {
     stack?: string;
     /** Extra or overriding settings; keys without a namespace belong to the project. Values as `pulumi config` stores them (strings; lists/objects as JSON). */
     config?: Record<string, string>;
+    /** Settings given as secrets (`pulumi config set --secret`), e.g. the `appSecrets` object as JSON. */
+    secretConfig?: Record<string, string>;
     /** Settings to remove from the stack file's config (keys as in `config`). */
     unset?: string[];
 }
@@ -111,6 +113,9 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
             break;
         case "aws:secretsmanager/secret:Secret":
             state.arn = `arn:aws:secretsmanager:${region}:${MOCK_ACCOUNT_ID}:secret:${inputs.name ?? name}-AbCdEf`;
+            break;
+        case "aws:cloudwatch/eventRule:EventRule":
+            state.arn = `arn:aws:events:${region}:${MOCK_ACCOUNT_ID}:rule/${inputs.name ?? name}`;
             break;
         case "aws:cloudwatch/logGroup:LogGroup":
             state.arn = `arn:aws:logs:${region}:${MOCK_ACCOUNT_ID}:log-group:${inputs.name ?? name}`;
@@ -196,6 +201,10 @@ export async function runStack(options: RunOptions = {}): Promise<StackRun> {
     const { config, secretKeys } = readStackConfig(stack);
     for (const key of options.unset ?? []) delete config[qualify(key)];
     for (const [key, value] of Object.entries(options.config ?? {})) config[qualify(key)] = value;
+    for (const [key, value] of Object.entries(options.secretConfig ?? {})) {
+        config[qualify(key)] = value;
+        secretKeys.push(qualify(key));
+    }
     const region = config["aws:region"] ?? "us-east-1";
 
     const resources: RecordedResource[] = [];
@@ -243,7 +252,14 @@ export async function runStack(options: RunOptions = {}): Promise<StackRun> {
 
     const entry = require.resolve(path.join(ROOT, "index.ts"));
     delete require.cache[entry];
-    const program = require(entry) as Record<string, unknown>;
+    let program: Record<string, unknown>;
+    try {
+        program = require(entry) as Record<string, unknown>;
+    } catch (e) {
+        // Tests check that a bad config stops the program before any resource exists.
+        await waitForRegistrations();
+        throw Object.assign(e as Error, { recordedResources: resources });
+    }
     const outputs = (await resolveOutput({ ...program })) as Record<string, unknown>;
     await waitForRegistrations();
     return { resources, outputs, secretValues: [...new Set(secretValues)] };

@@ -1,0 +1,188 @@
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+import {
+    CLOUDWATCH_RETENTION_DAYS,
+    ConfigValidationError,
+    RawSettings,
+    SETTING_DEFAULTS,
+    validateStackSettings,
+} from "../../config/stackConfig";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const VALID: RawSettings = { operatorCidrs: ["203.0.113.0/24"] };
+
+/** The validation error for these settings (on top of a valid base), or a failure if none. */
+function problemsFor(raw: RawSettings, foreign = {}): ConfigValidationError {
+    try {
+        validateStackSettings({ ...VALID, ...raw }, foreign);
+    } catch (e) {
+        expect(e).to.be.instanceOf(ConfigValidationError);
+        return e as ConfigValidationError;
+    }
+    throw new Error(`expected ${JSON.stringify(raw)} to be rejected`);
+}
+
+function expectProblem(raw: RawSettings, key: string, allowedFragment: string): void {
+    const err = problemsFor(raw);
+    const problem = err.problems.find((p) => p.key === key);
+    expect(problem, `no problem reported for ${key}; got ${err.message}`).to.not.equal(undefined);
+    expect(problem!.allowed).to.contain(allowedFragment);
+    expect(err.message).to.contain(key).and.to.contain(allowedFragment);
+}
+
+describe("stack config validation", () => {
+    it("accepts the defaults plus operator CIDRs and returns typed settings", () => {
+        const s = validateStackSettings(VALID);
+        expect(s.network.vpcCidr).to.equal("10.40.0.0/16");
+        expect(s.network.privateEgress).to.equal("nat");
+        expect(s.audit).to.include({ encryption: "kms", transitionDays: 90, expirationDays: 365, forceDestroy: false });
+        expect(s.hosts.operatorCidrs).to.deep.equal(["203.0.113.0/24"]);
+        expect(s.hosts.grafanaProvision).to.equal(true);
+        expect(s.alerts).to.deep.equal({ errorRatio: 0.05, latencyP95Seconds: 0.5, cpuPercent: 80, memoryPercent: 90, diskFreePercent: 10 });
+    });
+
+    it("decodes values that arrive as strings (numbers, booleans)", () => {
+        const s = validateStackSettings({ ...VALID, flowLogRetentionDays: "365", auditForceDestroy: "true", alertCpuPercent: "70" });
+        expect(s.network.flowLogRetentionDays).to.equal(365);
+        expect(s.audit.forceDestroy).to.equal(true);
+        expect(s.alerts.cpuPercent).to.equal(70);
+    });
+
+    it("rejects a malformed VPC CIDR", () => {
+        expectProblem({ vpcCidr: "10.40.0.0/33" }, "vpcCidr", "IPv4 CIDR");
+        expectProblem({ vpcCidr: "10.400.0.0/16" }, "vpcCidr", "IPv4 CIDR");
+        expectProblem({ vpcCidr: "banana" }, "vpcCidr", "IPv4 CIDR");
+    });
+
+    it("rejects a malformed subnet CIDR", () => {
+        expectProblem({ publicSubnetCidrs: ["10.40.0.0/24", "10.40.1.0"] }, "publicSubnetCidrs", "not allowed: \"10.40.1.0\"");
+    });
+
+    it("rejects overlapping subnets", () => {
+        expectProblem({ privateSubnetCidrs: ["10.40.0.128/25", "10.40.11.0/24"] }, "privateSubnetCidrs", "does not overlap 10.40.0.0/24");
+    });
+
+    it("rejects subnets outside the VPC", () => {
+        expectProblem({ publicSubnetCidrs: ["10.41.0.0/24", "10.40.1.0/24"] }, "publicSubnetCidrs", "inside vpcCidr 10.40.0.0/16");
+    });
+
+    it("rejects a subnet count other than two", () => {
+        expectProblem({ privateSubnetCidrs: ["10.40.10.0/24"] }, "privateSubnetCidrs", "exactly two subnets");
+    });
+
+    it("rejects a CloudWatch retention CloudWatch does not accept, and names the accepted set", () => {
+        expectProblem({ flowLogRetentionDays: 45 }, "flowLogRetentionDays", CLOUDWATCH_RETENTION_DAYS.join(", "));
+        expectProblem({ appLogRetentionDays: 0 }, "appLogRetentionDays", "3653");
+        // 0 means "off" only where delivery is optional.
+        expect(validateStackSettings({ ...VALID, trailCloudWatchRetentionDays: 0 }).audit.cloudWatchRetentionDays).to.equal(0);
+    });
+
+    it("rejects lifecycle days where expiry does not come after the GLACIER transition", () => {
+        expectProblem({ auditTransitionDays: 90, auditExpirationDays: 90 }, "auditExpirationDays", "more days than auditTransitionDays (90)");
+        expectProblem({ auditTransitionDays: 400, auditExpirationDays: 365 }, "auditExpirationDays", "more days than auditTransitionDays (400)");
+    });
+
+    it("requires operator CIDRs, and never the whole internet", () => {
+        const missing = (() => {
+            try {
+                validateStackSettings({});
+            } catch (e) {
+                return e as ConfigValidationError;
+            }
+            throw new Error("missing operatorCidrs accepted");
+        })();
+        expect(missing.problems.map((p) => p.key)).to.include("operatorCidrs");
+        expectProblem({ operatorCidrs: [] }, "operatorCidrs", "non-empty list");
+        expectProblem({ operatorCidrs: ["203.0.113.0/24", "0.0.0.0/0"] }, "operatorCidrs", "not allowed: \"0.0.0.0/0\"");
+        expectProblem({ operatorCidrs: ["::/0"] }, "operatorCidrs", "not allowed: \"::/0\"");
+        expect(validateStackSettings({ operatorCidrs: ["2001:db8::/48"] }).hosts.operatorCidrs).to.deep.equal(["2001:db8::/48"]);
+    });
+
+    it("rejects alert thresholds out of range", () => {
+        expectProblem({ alertErrorRatio: 0 }, "alertErrorRatio", "greater than 0 and at most 1");
+        expectProblem({ alertErrorRatio: 5 }, "alertErrorRatio", "at most 1");
+        expectProblem({ alertCpuPercent: 150 }, "alertCpuPercent", "at most 100");
+        expectProblem({ alertMemoryPercent: -1 }, "alertMemoryPercent", "at least 1");
+        expectProblem({ alertLatencyP95Seconds: "fast" }, "alertLatencyP95Seconds", "a number");
+        expectProblem({ alertDiskFreePercent: 100 }, "alertDiskFreePercent", "at most 99");
+    });
+
+    it("rejects a malformed email", () => {
+        expectProblem({ alertEmail: "oncall@" }, "alertEmail", "an email address");
+        expectProblem({ alertEmail: "on call@example.com" }, "alertEmail", "an email address");
+        expect(validateStackSettings({ ...VALID, alertEmail: "oncall@example.com" }).threat.alertEmail).to.equal("oncall@example.com");
+    });
+
+    it("rejects unknown enum values, unknown keys and malformed ids", () => {
+        expectProblem({ privateEgress: "igw" }, "privateEgress", "one of nat, endpoints");
+        expectProblem({ auditEncryption: "none" }, "auditEncryption", "one of kms, aes256");
+        expectProblem({ guardDutyDetectorId: "abc" }, "guardDutyDetectorId", "32 lowercase hex");
+        expectProblem({ vpcCird: "10.0.0.0/16" }, "vpcCird", "check the spelling");
+        expectProblem({ secretRotationLambdaArn: "my-lambda" }, "secretRotationLambdaArn", "Lambda function ARN");
+        expectProblem({ ampWorkspaceArn: "ws-123" }, "ampWorkspaceArn", "workspace ARN");
+    });
+
+    it("reports every bad key in one error", () => {
+        const err = problemsFor({ vpcCidr: "nope", flowLogRetentionDays: 2, alertEmail: "x", alertCpuPercent: 101 });
+        expect(err.problems.map((p) => p.key)).to.include.members(["vpcCidr", "flowLogRetentionDays", "alertEmail", "alertCpuPercent"]);
+        expect(err.message).to.match(/^Invalid stack configuration \(\d+ settings\)/);
+    });
+
+    it("requires a value for every provided secret and never echoes secret values", () => {
+        const err = problemsFor({ providedSecretNames: ["db-password", "api-key"] }, {});
+        const missing = err.problems.filter((p) => p.key.startsWith("appSecrets."));
+        expect(missing.map((p) => p.key)).to.have.members(["appSecrets.db-password", "appSecrets.api-key"]);
+        const withOne = problemsForForeign({ providedSecretNames: ["db-password", "api-key"] }, { appSecrets: { "db-password": "hunter2-very-secret" } });
+        expect(withOne.message).to.contain("appSecrets.api-key");
+        expect(withOne.message).to.not.contain("hunter2-very-secret");
+    });
+
+    it("rejects secret names that collide or are reserved", () => {
+        expectProblem({ generatedSecretNames: ["grafana-admin-password"] }, "providedSecretNames", "repeated: grafana-admin-password");
+        expectProblem({ generatedSecretNames: ["Bad Name"] }, "generatedSecretNames", "lowercase letters");
+        expectProblem({ generatedSecretNames: [] }, "generatedSecretNames", "at least one app secret");
+    });
+
+    it("reads grafana:provision and rejects a non-boolean", () => {
+        expect(validateStackSettings(VALID, { grafanaProvision: "false" }).hosts.grafanaProvision).to.equal(false);
+        const err = problemsForForeign({}, { grafanaProvision: "maybe" });
+        expect(err.problems.find((p) => p.key === "grafana:provision")?.allowed).to.equal("true or false");
+    });
+});
+
+function problemsForForeign(raw: RawSettings, foreign: Parameters<typeof validateStackSettings>[1]): ConfigValidationError {
+    try {
+        validateStackSettings({ ...VALID, ...raw }, foreign);
+    } catch (e) {
+        return e as ConfigValidationError;
+    }
+    throw new Error("expected rejection");
+}
+
+describe("Pulumi.yaml and the validator agree", () => {
+    const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+    const declared: Record<string, { type: string; default?: unknown; description?: string }> = project.config;
+
+    it("declares exactly the settings the validator knows", () => {
+        expect(Object.keys(declared).sort()).to.deep.equal(Object.keys(SETTING_DEFAULTS).sort());
+    });
+
+    it("gives every setting a type and a description, and the validator's default", () => {
+        for (const [key, def] of Object.entries(SETTING_DEFAULTS)) {
+            const d = declared[key];
+            expect(d.type, `${key} type`).to.be.oneOf(["string", "integer", "number", "boolean", "array"]);
+            expect(d.description, `${key} description`).to.be.a("string").and.not.empty;
+            expect(d.default, `${key} default`).to.deep.equal(def);
+        }
+    });
+
+    it("Pulumi.prod.yaml is a valid stack configuration", () => {
+        const prod = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")).config as Record<string, unknown>;
+        expect(prod["aws:region"]).to.be.a("string");
+        const raw: RawSettings = {};
+        for (const [k, v] of Object.entries(prod)) if (k.startsWith("devsecops-stack:")) raw[k.split(":")[1]] = v;
+        expect(() => validateStackSettings(raw)).to.not.throw();
+    });
+});
