@@ -66,6 +66,13 @@ describe("the whole stack under mocks (prod config)", function () {
         ]);
     });
 
+    it("creates every resource inside a component ({ parent: this })", () => {
+        const orphans = resources.filter((r) => r.custom && !r.parentType?.startsWith("devsecops:"));
+        expect(orphans.map((r) => `${r.type} ${r.name}`)).to.deep.equal([]);
+        const components = resources.filter((r) => !r.custom);
+        expect(components.every((c) => c.type.startsWith("devsecops:"))).to.equal(true);
+    });
+
     it("tags every taggable AWS resource with Project, Stack, Component and ManagedBy", () => {
         const taggable = resources.filter((r) => r.custom && r.type.startsWith("aws:") && !UNTAGGABLE.has(r.type));
         expect(taggable.length).to.be.greaterThan(20);

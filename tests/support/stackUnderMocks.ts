@@ -29,6 +29,8 @@ export interface RecordedResource {
     rawInputs: Record<string, any>;
     provider?: string;
     custom: boolean;
+    /** Type of the parent resource (from the URN), undefined for top-level resources. */
+    parentType?: string;
 }
 
 export interface StackRun {
@@ -180,6 +182,23 @@ function waitForRegistrations(): Promise<void> {
     return settings.waitForRPCs();
 }
 
+/** The mock monitor knows each resource's real URN, which carries its parent's type. */
+function attachUrns(resources: RecordedResource[]): void {
+    const settings = require("@pulumi/pulumi/runtime/settings") as { getMonitor(): { resources?: Map<string, unknown> } | undefined };
+    const urns = [...(settings.getMonitor()?.resources?.keys() ?? [])];
+    for (const r of resources) {
+        const urn = urns.find((u) => {
+            const [, , qualifiedType, name] = u.split("::");
+            const types = qualifiedType.split("$");
+            return name === r.name && types[types.length - 1] === r.type;
+        });
+        if (!urn) continue;
+        r.urn = urn;
+        const types = urn.split("::")[2].split("$");
+        r.parentType = types.length > 1 ? types[types.length - 2] : undefined;
+    }
+}
+
 async function resolveOutput(value: unknown): Promise<unknown> {
     if (pulumi.Output.isInstance(value)) {
         const o = value as pulumi.Output<unknown>;
@@ -262,6 +281,7 @@ export async function runStack(options: RunOptions = {}): Promise<StackRun> {
     }
     const outputs = (await resolveOutput({ ...program })) as Record<string, unknown>;
     await waitForRegistrations();
+    attachUrns(resources);
     return { resources, outputs, secretValues: [...new Set(secretValues)] };
 }
 
