@@ -153,7 +153,7 @@ describe("app: endpoints, metrics and logs (in process)", () => {
         const text = JSON.stringify(ctx.logs.lines);
         expect(text).to.not.contain("top-secret-token").and.not.contain("s3cr3t").and.not.contain("<script>");
         const generated = ctx.logs.lines.filter((l) => l.route === "/health").pop()!;
-        expect(generated.request_id).to.match(/^[0-9a-f-]{36}$/);
+        expect(generated.request_id).to.match(/^[0-9a-f]{12}-[0-9a-z]+$/);
     });
 
     it("refuses oversized headers without crashing", async () => {
