@@ -1,6 +1,10 @@
 import { loadConfig } from "./config/loadConfig";
+import * as path from "node:path";
 import { AuditTrail } from "./components/auditTrail";
+import { GrafanaProvisioning } from "./components/grafanaProvisioning";
+import { MonitoringHost } from "./components/monitoringHost";
 import { Network } from "./components/network";
+import { ObservedAppHost } from "./components/observedAppHost";
 import { SecretsVault } from "./components/secretsVault";
 import { ThreatDetection } from "./components/threatDetection";
 
@@ -32,7 +36,47 @@ const vault = new SecretsVault("secrets", {
     rotationDays: settings.secrets.rotationDays,
 });
 
-// 3. Stack outputs: identifiers and ARNs only, never secret values.
+// 3. The hosts: monitoring first, because only its security group may reach the app host.
+const monitoring = new MonitoringHost("monitoring", {
+    vpcId: network.vpcId,
+    subnetId: network.publicSubnetIds[0],
+    instanceType: settings.hosts.monitoringInstanceType,
+    operatorCidrs: settings.hosts.operatorCidrs,
+    alertTopicArn: threat.alertTopicArn,
+    alertTopicKeyArn: threat.alertTopicKeyArn,
+    grafanaAdminSecretArn: vault.grafanaAdminSecretArn,
+    grafanaReadPolicyJson: vault.grafanaReadPolicyJson,
+    thresholds: settings.alerts,
+    prometheusRetentionDays: settings.hosts.prometheusRetentionDays,
+    prometheusVolumeGiB: settings.hosts.prometheusVolumeGiB,
+    platformLogRetentionDays: settings.hosts.platformLogRetentionDays,
+    ampWorkspaceArn: settings.hosts.ampWorkspaceArn,
+});
+
+const appHost = new ObservedAppHost("app", {
+    appName: "devsecops-app",
+    appDirectory: path.join(__dirname, "app"),
+    vpcId: network.vpcId,
+    subnetId: network.privateSubnetIds[0],
+    instanceType: settings.hosts.appInstanceType,
+    monitoringSecurityGroupId: monitoring.securityGroupId,
+    secretArns: Object.fromEntries(Object.entries(vault.appSecrets).map(([name, s]) => [name, s.arn])),
+    secretsReadPolicyJson: vault.appReadPolicyJson,
+    alertTopicArn: threat.alertTopicArn,
+    appLogRetentionDays: settings.hosts.appLogRetentionDays,
+    platformLogRetentionDays: settings.hosts.platformLogRetentionDays,
+    ecrKeepImages: settings.hosts.ecrKeepImages,
+    scanMaxCritical: settings.hosts.scanMaxCritical,
+    scanMaxHigh: settings.hosts.scanMaxHigh,
+    cpuAlarmPercent: settings.alerts.cpuPercent,
+});
+
+// 4. Grafana's datasource and dashboard, unless the deployer cannot reach the host (grafana:provision false).
+const grafana = settings.hosts.grafanaProvision
+    ? new GrafanaProvisioning("grafana", { grafanaUrl: monitoring.grafanaUrl, adminPassword: vault.grafanaAdminPassword })
+    : undefined;
+
+// 5. Stack outputs: identifiers, ARNs and URLs only, never secret values.
 export const vpcId = network.vpcId;
 export const publicSubnetIds = network.publicSubnetIds;
 export const privateSubnetIds = network.privateSubnetIds;
@@ -44,3 +88,15 @@ export const detectorId = threat.detectorId;
 export const alertTopicArn = threat.alertTopicArn;
 export const appSecretArns = Object.fromEntries(Object.entries(vault.appSecrets).map(([name, s]) => [name, s.arn]));
 export const grafanaAdminSecretArn = vault.grafanaAdminSecretArn;
+export const region = monitoring.region;
+export const appUrl = appHost.appUrl;
+export const appInstanceId = appHost.instanceId;
+export const ecrRepositoryUrl = appHost.repositoryUrl;
+export const imageDigest = appHost.imageDigest;
+export const appLogGroupName = appHost.appLogGroupName;
+export const platformLogGroupNames = [appHost.platformLogGroupName, ...monitoring.logGroupNames];
+export const monitoringInstanceId = monitoring.instanceId;
+export const prometheusUrl = monitoring.prometheusUrl;
+export const alertmanagerUrl = monitoring.alertmanagerUrl;
+export const grafanaUrl = monitoring.grafanaUrl;
+export const grafanaDashboardUid = grafana?.dashboardUid;

@@ -25,6 +25,8 @@ const UNTAGGABLE = new Set([
     "aws:cfg/deliveryChannel:DeliveryChannel",
     "aws:cfg/recorderStatus:RecorderStatus",
     "aws:cfg/recorder:Recorder",
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+    "aws:ec2/volumeAttachment:VolumeAttachment",
 ]);
 
 function one(resources: RecordedResource[], type: string): RecordedResource {

@@ -13,6 +13,7 @@ import YAML from "yaml";
 export const PROJECT = "devsecops-stack";
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const MOCK_ACCOUNT_ID = "123456789012";
+const MOCK_ECR_TOKEN = "mock-ecr-registry-token-9f8e7d";
 
 /** The marker Pulumi's wire format wraps secret values in. */
 const SIG_KEY = pulumi.runtime.specialSigKey;
@@ -37,7 +38,7 @@ export interface StackRun {
     resources: RecordedResource[];
     /** The program's exports, resolved; secret outputs are reported as `{ secret: true, value }`. */
     outputs: Record<string, unknown>;
-    /** Every secret value any resource received or produced (to look for leaks). */
+    /** Every secret value the run produced or was given: generated passwords, secret config, the registry token. */
     secretValues: string[];
 }
 
@@ -61,13 +62,6 @@ export function unwrapSecrets(v: any): any {
     if (Array.isArray(v)) return v.map(unwrapSecrets);
     if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
     return v;
-}
-
-function collectSecretStrings(v: any, out: string[], inSecret = false): void {
-    if (isSecretWrapper(v)) return collectSecretStrings(v.value, out, true);
-    if (typeof v === "string" && inSecret && v.length > 0) out.push(v);
-    else if (Array.isArray(v)) v.forEach((x) => collectSecretStrings(x, out, inSecret));
-    else if (v && typeof v === "object") Object.values(v).forEach((x) => collectSecretStrings(x, out, inSecret));
 }
 
 function qualify(key: string): string {
@@ -126,6 +120,12 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
             state.keyId = `${name}-key-id`;
             state.arn = `arn:aws:kms:${region}:${MOCK_ACCOUNT_ID}:key/${name}-key-id`;
             break;
+        case "aws:ssm/document:Document":
+            state.latestVersion = "1";
+            break;
+        case "aws:ssm/association:Association":
+            state.associationId = `${name}-association-id`;
+            break;
         case "aws:ec2/instance:Instance":
             state.privateIp = "10.40.10.10";
             state.privateDns = `ip-10-40-10-10.${region}.compute.internal`;
@@ -133,10 +133,11 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
             state.publicDns = `ec2-198-51-100-10.${region}.compute.amazonaws.com`;
             break;
         case "aws:ecr/repository:Repository":
+            state.registryId = MOCK_ACCOUNT_ID;
             state.repositoryUrl = `${MOCK_ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${inputs.name ?? name}`;
             break;
         case "docker:index/image:Image":
-            state.repoDigest = `${inputs.imageName ?? name}@sha256:${"ab".repeat(32)}`;
+            state.repoDigest = `${String(inputs.imageName ?? name).replace(/:[^/:]+$/, "")}@sha256:${"ab".repeat(32)}`;
             state.imageName = inputs.imageName;
             break;
         case "command:local:Command":
@@ -160,12 +161,14 @@ function mockCall(token: string, args: Record<string, any>, region: string): Rec
             return { names: [`${region}a`, `${region}b`, `${region}c`], zoneIds: ["z1", "z2", "z3"], id: region };
         case "aws:ssm/getParameter:getParameter":
             return { ...args, value: "ami-0123456789abcdef0", insecureValue: "ami-0123456789abcdef0", type: "String" };
+        case "aws:ec2/getSubnet:getSubnet":
+            return { ...args, availabilityZone: `${region}a`, vpcId: "network-vpc-id" };
         case "aws:ec2/getAmi:getAmi":
             return { id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", ...args };
         case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {
                 userName: "AWS",
-                password: "mock-ecr-token",
+                password: MOCK_ECR_TOKEN,
                 authorizationToken: "bW9jaw==",
                 proxyEndpoint: `https://${MOCK_ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com`,
                 expiresAt: "2030-01-01T00:00:00Z",
@@ -227,7 +230,7 @@ export async function runStack(options: RunOptions = {}): Promise<StackRun> {
     const region = config["aws:region"] ?? "us-east-1";
 
     const resources: RecordedResource[] = [];
-    const secretValues: string[] = [];
+    const secretValues: string[] = [MOCK_ECR_TOKEN];
     await pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs) {
@@ -244,7 +247,6 @@ export async function runStack(options: RunOptions = {}): Promise<StackRun> {
                     provider: args.provider,
                     custom: args.custom ?? true,
                 });
-                collectSecretStrings(args.inputs, secretValues);
                 if (args.type.startsWith("random:")) secretValues.push(state.result);
                 return { id, state };
             },

@@ -1,0 +1,79 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as grafana from "@pulumiverse/grafana";
+import { DASHBOARD_UID, loadDashboardJson } from "../dashboards";
+
+export interface GrafanaProvisioningArgs {
+    /** Grafana's URL as the deployer reaches it (the monitoring host, from an operator network). */
+    grafanaUrl: pulumi.Input<string>;
+    /** The generated admin password: a Pulumi secret. */
+    adminPassword: pulumi.Input<string>;
+    /** Prometheus as Grafana reaches it: on the same host. */
+    prometheusUrl?: string;
+    /** How long to wait for Grafana to answer /api/health on a fresh host. */
+    healthTimeoutSeconds?: number;
+}
+
+export const PROMETHEUS_DATASOURCE_UID = "devsecops-prometheus";
+
+/** A bounded wait for Grafana's /api/health, in Node so it runs wherever `pulumi up` does. */
+export function healthWaitScript(timeoutSeconds: number): string {
+    return [
+        "const deadline = Date.now() + " + timeoutSeconds * 1000 + ";",
+        "const url = process.env.GRAFANA_URL.replace(/\\/$/, '') + '/api/health';",
+        "(async () => {",
+        "  for (;;) {",
+        "    try { const r = await fetch(url); if (r.ok) { console.log('grafana healthy: ' + url); return; } } catch {}",
+        "    if (Date.now() > deadline) { console.error('grafana not healthy at ' + url + ' after " + timeoutSeconds + " s'); process.exit(1); }",
+        "    await new Promise((r) => setTimeout(r, 5000));",
+        "  }",
+        "})();",
+    ].join("\n");
+}
+
+/**
+ * Grafana's Prometheus datasource and the dashboard, through an explicit provider
+ * authenticated with the vault's admin password, after Grafana answers /api/health.
+ */
+export class GrafanaProvisioning extends pulumi.ComponentResource {
+    readonly dashboardUid: pulumi.Output<string>;
+    readonly dashboardUrl: pulumi.Output<string>;
+
+    constructor(name: string, args: GrafanaProvisioningArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("devsecops:grafana:GrafanaProvisioning", name, {}, opts);
+        const wait = new command.local.Command(`${name}-health-wait`, {
+            create: `node -e ${JSON.stringify(healthWaitScript(args.healthTimeoutSeconds ?? 600))}`,
+            environment: { GRAFANA_URL: args.grafanaUrl },
+            triggers: [args.grafanaUrl],
+        }, { parent: this });
+
+        const provider = new grafana.Provider(`${name}-provider`, {
+            url: args.grafanaUrl,
+            auth: pulumi.secret(pulumi.interpolate`admin:${args.adminPassword}`),
+            retries: 5,
+            retryStatusCodes: ["429", "5xx"],
+            retryWait: 5,
+        }, { parent: this });
+        const afterHealthy = { parent: this, provider, dependsOn: [wait] };
+
+        const folder = new grafana.oss.Folder(`${name}-folder`, { title: "DevSecOps", uid: "devsecops" }, afterHealthy);
+        new grafana.oss.DataSource(`${name}-prometheus`, {
+            name: "Prometheus",
+            type: "prometheus",
+            uid: PROMETHEUS_DATASOURCE_UID,
+            url: args.prometheusUrl ?? "http://localhost:9090",
+            isDefault: true,
+            jsonDataEncoded: JSON.stringify({ httpMethod: "POST", timeInterval: "15s" }),
+        }, afterHealthy);
+        const dashboard = new grafana.oss.Dashboard(`${name}-dashboard`, {
+            folder: folder.uid,
+            configJson: loadDashboardJson(),
+            overwrite: true,
+            message: "Provisioned by pulumi",
+        }, afterHealthy);
+
+        this.dashboardUid = dashboard.uid.apply((uid) => uid || DASHBOARD_UID);
+        this.dashboardUrl = pulumi.interpolate`${args.grafanaUrl}/d/${DASHBOARD_UID}`;
+        this.registerOutputs({ dashboardUid: this.dashboardUid, dashboardUrl: this.dashboardUrl });
+    }
+}

@@ -1,0 +1,57 @@
+import { policyDocument, PolicyStatement } from "./policyDocument";
+
+/**
+ * The hosts' inline IAM policies as pure functions. Every statement names its
+ * resources; `*` appears only where AWS offers no resource-level permission
+ * (ecr:GetAuthorizationToken, ec2:DescribeInstances).
+ */
+
+function logWrite(logGroupArns: string[]): PolicyStatement {
+    return {
+        Sid: "WriteOwnLogGroups",
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+        Resource: logGroupArns.flatMap((arn) => [arn, `${arn}:*`]),
+    };
+}
+
+export interface AppHostPolicyInput {
+    repositoryArn: string;
+    logGroupArns: string[];
+}
+
+export function appHostPolicy(p: AppHostPolicyInput): string {
+    return policyDocument([
+        {
+            Sid: "PullOwnRepository",
+            Effect: "Allow",
+            Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+            Resource: p.repositoryArn,
+        },
+        // AWS grants registry login only on "*"; pulls are still limited to the repository above.
+        { Sid: "EcrLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+        logWrite(p.logGroupArns),
+    ]);
+}
+
+export interface MonitoringHostPolicyInput {
+    logGroupArns: string[];
+    alertTopicArn: string;
+    /** The topic's KMS key: publishing to an encrypted topic needs GenerateDataKey and Decrypt on it. */
+    alertTopicKeyArn: string;
+    ampWorkspaceArn?: string;
+}
+
+export function monitoringHostPolicy(p: MonitoringHostPolicyInput): string {
+    const statements: PolicyStatement[] = [
+        // EC2 service discovery: DescribeInstances has no resource-level permissions.
+        { Sid: "DiscoverTargets", Effect: "Allow", Action: "ec2:DescribeInstances", Resource: "*" },
+        logWrite(p.logGroupArns),
+        { Sid: "PublishAlerts", Effect: "Allow", Action: "sns:Publish", Resource: p.alertTopicArn },
+        { Sid: "EncryptAlerts", Effect: "Allow", Action: ["kms:GenerateDataKey*", "kms:Decrypt"], Resource: p.alertTopicKeyArn },
+    ];
+    if (p.ampWorkspaceArn) {
+        statements.push({ Sid: "RemoteWriteMetrics", Effect: "Allow", Action: "aps:RemoteWrite", Resource: p.ampWorkspaceArn });
+    }
+    return policyDocument(statements);
+}

@@ -1,0 +1,253 @@
+import YAML from "yaml";
+
+/**
+ * Cloud-init user data and the config-shipping script for the two hosts, as pure
+ * functions: tests run `cloud-init schema` and `shellcheck` on their output. User data
+ * carries identifiers only (image digest, secret ARNs, log groups); secret values are
+ * read at boot by the instance role and never appear here.
+ */
+
+/** Container images the hosts run besides the app; pinned, overridable (e.g. ECR mirrors for `privateEgress: endpoints`). */
+export const HOST_IMAGES = {
+    nodeExporter: "quay.io/prometheus/node-exporter:v1.8.2",
+    prometheus: "quay.io/prometheus/prometheus:v2.54.1",
+    alertmanager: "quay.io/prometheus/alertmanager:v0.27.0",
+    grafana: "docker.io/grafana/grafana-oss:11.2.0",
+};
+
+/** The app container's numeric non-root user (the image's USER). */
+export const APP_CONTAINER_USER = "65532:65532";
+
+export interface AppHostUserDataInput {
+    region: string;
+    /** repository@sha256:… — pulled by digest, never by a mutable tag. */
+    imageRef: string;
+    appVersion: string;
+    /** Env var name → Secrets Manager ARN; values are fetched at boot into a root-only env file. */
+    secretArns: Record<string, string>;
+    appLogGroup: string;
+    platformLogGroup: string;
+    nodeExporterImage?: string;
+}
+
+const SHELL_SAFE = /^[A-Za-z0-9@%+=:,./_-]+$/;
+
+/** Quotes a value for bash; identifiers only ever reach these scripts. */
+function q(value: string, what: string): string {
+    if (!SHELL_SAFE.test(value)) throw new Error(`${what} = ${JSON.stringify(value)}: only letters, digits and @%+=:,./_- are allowed in host scripts`);
+    return `'${value}'`;
+}
+
+function cloudConfig(doc: Record<string, unknown>): string {
+    return `#cloud-config\n${YAML.stringify(doc, { lineWidth: 0 })}`;
+}
+
+/** Derives env var names from secret short names: app-session-key → APP_SESSION_KEY. */
+export function secretEnvName(shortName: string): string {
+    return shortName.toUpperCase().replace(/[^A-Z0-9]/g, "_");
+}
+
+export function renderAppHostScript(input: AppHostUserDataInput): string {
+    const secrets = Object.entries(input.secretArns).map(([name, arn]) => {
+        if (!/^[A-Z][A-Z0-9_]*$/.test(name)) throw new Error(`secret env name = ${JSON.stringify(name)}: upper-case letters, digits and _`);
+        return `fetch_secret ${q(name, "secret env name")} ${q(arn, "secret ARN")}`;
+    });
+    return `#!/bin/bash
+# Starts the app container and node_exporter. Runs at every boot (cloud-init per-boot) so a
+# reboot refreshes secrets and the ECR login.
+set -euo pipefail
+
+region=${q(input.region, "region")}
+image=${q(input.imageRef, "imageRef")}
+app_version=${q(input.appVersion, "appVersion")}
+app_log_group=${q(input.appLogGroup, "appLogGroup")}
+platform_log_group=${q(input.platformLogGroup, "platformLogGroup")}
+node_exporter_image=${q(input.nodeExporterImage ?? HOST_IMAGES.nodeExporter, "nodeExporterImage")}
+env_file=/etc/devsecops/app.env
+
+systemctl enable --now docker
+
+registry="\${image%%/*}"
+aws ecr get-login-password --region "$region" | docker login --username AWS --password-stdin "$registry"
+
+# Secret values go only into a root-only file that docker reads; never into this script or its logs.
+install -d -m 0700 -o root -g root /etc/devsecops
+umask 077
+tmp_env="$(mktemp /etc/devsecops/app.env.XXXXXX)"
+fetch_secret() {
+    local name="$1" arn="$2" value
+    value="$(aws secretsmanager get-secret-value --region "$region" --secret-id "$arn" --query SecretString --output text)"
+    printf '%s=%s\\n' "$name" "$value" >> "$tmp_env"
+}
+${secrets.join("\n")}
+mv -f "$tmp_env" "$env_file"
+
+docker pull "$image"
+docker rm -f app node-exporter >/dev/null 2>&1 || true
+
+docker run -d --name app \\
+    --restart unless-stopped \\
+    --read-only --tmpfs /tmp:rw,noexec,nosuid,size=16m \\
+    --user ${APP_CONTAINER_USER} --cap-drop ALL --security-opt no-new-privileges \\
+    --publish 3000:3000 \\
+    --env-file "$env_file" \\
+    --env APP_VERSION="$app_version" --env GIT_COMMIT="$app_version" \\
+    --log-driver awslogs \\
+    --log-opt awslogs-region="$region" \\
+    --log-opt awslogs-group="$app_log_group" \\
+    --log-opt awslogs-create-group=false \\
+    --log-opt tag='{{.Name}}/{{.ID}}' \\
+    "$image"
+
+docker run -d --name node-exporter \\
+    --restart unless-stopped \\
+    --read-only --net host --pid host \\
+    --user 65534:65534 --cap-drop ALL --security-opt no-new-privileges \\
+    --volume /:/host:ro,rslave \\
+    --log-driver awslogs \\
+    --log-opt awslogs-region="$region" \\
+    --log-opt awslogs-group="$platform_log_group" \\
+    --log-opt awslogs-create-group=false \\
+    --log-opt tag='{{.Name}}/{{.ID}}' \\
+    "$node_exporter_image" --path.rootfs=/host
+`;
+}
+
+export function renderAppHostUserData(input: AppHostUserDataInput): string {
+    return cloudConfig({
+        package_update: true,
+        packages: ["docker"],
+        write_files: [{ path: "/var/lib/cloud/scripts/per-boot/devsecops-app.sh", permissions: "0700", owner: "root:root", content: renderAppHostScript(input) }],
+    });
+}
+
+export interface MonitoringHostUserDataInput {
+    region: string;
+    /** The encrypted TSDB volume, found by its id (NVMe device names are not stable). */
+    dataVolumeId: string;
+    prometheusRetentionDays: number;
+    grafanaAdminSecretArn: string;
+    prometheusLogGroup: string;
+    grafanaLogGroup: string;
+    platformLogGroup: string;
+    images?: Partial<typeof HOST_IMAGES>;
+}
+
+/** Where the config-shipping document writes what Prometheus and Alertmanager read. */
+export const MONITORING_CONFIG_DIR = "/etc/devsecops/monitoring";
+
+export function renderMonitoringHostScript(input: MonitoringHostUserDataInput): string {
+    const images = { ...HOST_IMAGES, ...input.images };
+    if (!Number.isInteger(input.prometheusRetentionDays) || input.prometheusRetentionDays < 1) {
+        throw new Error(`prometheusRetentionDays = ${input.prometheusRetentionDays}: a whole number of days, at least 1`);
+    }
+    return `#!/bin/bash
+# Mounts the encrypted data volume and runs Prometheus, Alertmanager and Grafana. Their
+# configs arrive through the SSM config-shipping document, so changing rules or
+# thresholds never replaces this instance.
+set -euo pipefail
+
+region=${q(input.region, "region")}
+volume_serial=${q(input.dataVolumeId.replace("-", ""), "dataVolumeId")}
+config_dir=${q(MONITORING_CONFIG_DIR, "config dir")}
+data_dir=/var/lib/devsecops-monitoring
+
+systemctl enable --now docker
+
+# The volume is attached after boot starts: wait for it (up to 5 minutes), by serial number.
+device=""
+for _ in $(seq 1 60); do
+    device="$(lsblk -ndo PATH,SERIAL | awk -v s="$volume_serial" '$2 == s { print $1 }')"
+    [ -n "$device" ] && break
+    sleep 5
+done
+[ -n "$device" ] || { echo "data volume $volume_serial not attached" >&2; exit 1; }
+blkid "$device" >/dev/null 2>&1 || mkfs.xfs -q "$device"
+install -d -m 0755 "$data_dir"
+grep -q " $data_dir " /etc/fstab || echo "UUID=$(blkid -s UUID -o value "$device") $data_dir xfs defaults,nofail 0 2" >> /etc/fstab
+mountpoint -q "$data_dir" || mount "$data_dir"
+install -d -o 65534 -g 65534 -m 0750 "$data_dir/prometheus" "$data_dir/alertmanager"
+install -d -o 472 -g 0 -m 0750 "$data_dir/grafana"
+install -d -m 0755 "$config_dir" "$config_dir/rules"
+
+# Grafana's admin password: read by the instance role, handed over as a root-and-grafana-only file.
+umask 077
+secret_file=/etc/devsecops/grafana-admin-password
+install -d -m 0700 /etc/devsecops
+aws secretsmanager get-secret-value --region "$region" --secret-id ${q(input.grafanaAdminSecretArn, "grafanaAdminSecretArn")} --query SecretString --output text > "$secret_file"
+chown 472:0 "$secret_file"
+chmod 0400 "$secret_file"
+umask 022
+
+# Until the first config arrives, start from minimal valid files.
+[ -f "$config_dir/prometheus.yml" ] || printf 'global:\\n  scrape_interval: 15s\\n' > "$config_dir/prometheus.yml"
+[ -f "$config_dir/alertmanager.yml" ] || printf 'route:\\n  receiver: "null"\\nreceivers:\\n  - name: "null"\\n' > "$config_dir/alertmanager.yml"
+
+docker rm -f prometheus alertmanager grafana >/dev/null 2>&1 || true
+log_opts=(--log-driver awslogs --log-opt awslogs-region="$region" --log-opt awslogs-create-group=false --log-opt tag='{{.Name}}/{{.ID}}')
+
+docker run -d --name prometheus --restart unless-stopped --net host \\
+    --user 65534:65534 --cap-drop ALL --security-opt no-new-privileges --read-only \\
+    --volume "$config_dir:/etc/prometheus:ro" --volume "$data_dir/prometheus:/prometheus" \\
+    "\${log_opts[@]}" --log-opt awslogs-group=${q(input.prometheusLogGroup, "prometheusLogGroup")} \\
+    ${q(images.prometheus, "prometheus image")} \\
+    --config.file=/etc/prometheus/prometheus.yml --storage.tsdb.path=/prometheus \\
+    --storage.tsdb.retention.time=${input.prometheusRetentionDays}d --web.enable-lifecycle
+
+docker run -d --name alertmanager --restart unless-stopped --net host \\
+    --user 65534:65534 --cap-drop ALL --security-opt no-new-privileges --read-only \\
+    --volume "$config_dir:/etc/alertmanager:ro" --volume "$data_dir/alertmanager:/alertmanager" \\
+    "\${log_opts[@]}" --log-opt awslogs-group=${q(input.platformLogGroup, "platformLogGroup")} \\
+    ${q(images.alertmanager, "alertmanager image")} \\
+    --config.file=/etc/alertmanager/alertmanager.yml --storage.path=/alertmanager --cluster.listen-address=
+
+docker run -d --name grafana --restart unless-stopped --net host \\
+    --user 472:0 --cap-drop ALL --security-opt no-new-privileges \\
+    --volume "$data_dir/grafana:/var/lib/grafana" --volume "$secret_file:/run/secrets/admin-password:ro" \\
+    --env GF_SECURITY_ADMIN_PASSWORD__FILE=/run/secrets/admin-password \\
+    --env GF_USERS_ALLOW_SIGN_UP=false --env GF_AUTH_ANONYMOUS_ENABLED=false --env GF_ANALYTICS_REPORTING_ENABLED=false \\
+    "\${log_opts[@]}" --log-opt awslogs-group=${q(input.grafanaLogGroup, "grafanaLogGroup")} \\
+    ${q(images.grafana, "grafana image")}
+`;
+}
+
+export function renderMonitoringHostUserData(input: MonitoringHostUserDataInput): string {
+    return cloudConfig({
+        package_update: true,
+        packages: ["docker"],
+        write_files: [{ path: "/var/lib/cloud/scripts/per-boot/devsecops-monitoring.sh", permissions: "0700", owner: "root:root", content: renderMonitoringHostScript(input) }],
+    });
+}
+
+export interface ShippedMonitoringConfig {
+    prometheusYml: string;
+    alertRulesYml: string;
+    recordingRulesYml: string;
+    alertmanagerYml: string;
+}
+
+/**
+ * The script the SSM document runs on the monitoring host: writes the rendered configs
+ * (base64, so no quoting problems), validates them in the running containers and
+ * reloads Prometheus and Alertmanager. Configs are not secret.
+ */
+export function renderConfigShippingScript(files: ShippedMonitoringConfig): string {
+    const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+    return `#!/bin/bash
+set -euo pipefail
+config_dir=${q(MONITORING_CONFIG_DIR, "config dir")}
+install -d -m 0755 "$config_dir" "$config_dir/rules"
+write() { printf '%s' "$2" | base64 -d > "$config_dir/$1.new" && mv -f "$config_dir/$1.new" "$config_dir/$1"; }
+write prometheus.yml ${q(b64(files.prometheusYml), "prometheus.yml")}
+write rules/alert_rules.yml ${q(b64(files.alertRulesYml), "alert_rules.yml")}
+write rules/recording_rules.yml ${q(b64(files.recordingRulesYml), "recording_rules.yml")}
+write alertmanager.yml ${q(b64(files.alertmanagerYml), "alertmanager.yml")}
+if docker inspect prometheus >/dev/null 2>&1; then
+    docker exec prometheus promtool check config /etc/prometheus/prometheus.yml
+    curl -fsS -X POST http://127.0.0.1:9090/-/reload
+fi
+if docker inspect alertmanager >/dev/null 2>&1; then
+    curl -fsS -X POST http://127.0.0.1:9093/-/reload
+fi
+`;
+}

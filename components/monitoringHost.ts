@@ -1,0 +1,213 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    AlertThresholds,
+    renderAlertmanagerConfig,
+    renderAlertRules,
+    renderPrometheusConfig,
+    renderRecordingRules,
+} from "../prometheus";
+import { monitoringHostPolicy } from "./hostPolicies";
+import { renderConfigShippingScript, renderMonitoringHostUserData } from "./hostUserData";
+import { serviceTrustPolicy } from "./policyDocument";
+import { stackPrefix, standardTags } from "./tags";
+
+/** The tag EC2 service discovery selects app hosts by; ObservedAppHost sets it. */
+export const DISCOVERY_TAG_KEY = "MonitoringTarget";
+
+export const AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+
+export interface MonitoringHostArgs {
+    vpcId: pulumi.Input<string>;
+    /** Public: operators reach it from operatorCidrs only. */
+    subnetId: pulumi.Input<string>;
+    instanceType: string;
+    operatorCidrs: string[];
+    alertTopicArn: pulumi.Input<string>;
+    alertTopicKeyArn: pulumi.Input<string>;
+    grafanaAdminSecretArn: pulumi.Input<string>;
+    /** The vault's read policy for the Grafana admin secret (and its key). */
+    grafanaReadPolicyJson: pulumi.Input<string>;
+    thresholds: AlertThresholds;
+    prometheusRetentionDays: number;
+    prometheusVolumeGiB: number;
+    platformLogRetentionDays: number;
+    ampWorkspaceArn?: string;
+}
+
+/** Ports operators use: Prometheus, Alertmanager, Grafana. */
+export const OPERATOR_PORTS = [
+    { port: 9090, what: "Prometheus" },
+    { port: 9093, what: "Alertmanager" },
+    { port: 3000, what: "Grafana" },
+];
+
+/** The workspace's remote-write endpoint from its ARN. */
+export function ampRemoteWriteUrl(workspaceArn: string): { url: string; region: string } {
+    const [, , , region, , resource] = workspaceArn.split(":");
+    const id = resource.split("/")[1];
+    return { url: `https://aps-workspaces.${region}.amazonaws.com/workspaces/${id}/api/v1/remote_write`, region };
+}
+
+/**
+ * Prometheus, Alertmanager and Grafana on one EC2 host in a public subnet, reachable
+ * only from the operators' networks; TSDB on an encrypted volume that outlives the
+ * instance; configs shipped by an SSM association so rule and threshold changes
+ * reload the services instead of replacing the host.
+ */
+export class MonitoringHost extends pulumi.ComponentResource {
+    readonly instanceId: pulumi.Output<string>;
+    readonly securityGroupId: pulumi.Output<string>;
+    readonly publicDns: pulumi.Output<string>;
+    readonly prometheusUrl: pulumi.Output<string>;
+    readonly alertmanagerUrl: pulumi.Output<string>;
+    readonly grafanaUrl: pulumi.Output<string>;
+    readonly logGroupNames: pulumi.Output<string>[];
+    readonly configAssociationId: pulumi.Output<string>;
+    readonly region: pulumi.Output<string>;
+
+    constructor(name: string, args: MonitoringHostArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("devsecops:hosts:MonitoringHost", name, {}, opts);
+        const parent = { parent: this };
+        const tags = (extra: Record<string, string> = {}) => standardTags("monitoring-host", extra);
+        const prefix = stackPrefix();
+        const stack = pulumi.getStack();
+        const region = aws.getRegionOutput({}, parent).region;
+        const account = aws.getCallerIdentityOutput({}, parent).accountId;
+
+        const logGroups = ["prometheus", "grafana", "monitoring-host"].map(
+            (service) =>
+                new aws.cloudwatch.LogGroup(`${name}-${service}`, {
+                    name: `/aws/ec2/${stack}/${service}`,
+                    retentionInDays: args.platformLogRetentionDays,
+                    tags: tags(),
+                }, parent),
+        );
+        const [prometheusLogs, grafanaLogs, platformLogs] = logGroups;
+
+        const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
+            vpcId: args.vpcId,
+            description: "Monitoring host: Prometheus, Alertmanager, Grafana from operator networks only",
+            ingress: OPERATOR_PORTS.map(({ port, what }) => ({
+                protocol: "tcp",
+                fromPort: port,
+                toPort: port,
+                cidrBlocks: args.operatorCidrs.filter((c) => !c.includes(":")),
+                ipv6CidrBlocks: args.operatorCidrs.filter((c) => c.includes(":")),
+                description: `${what} from operators`,
+            })),
+            // Egress: package and image downloads, AWS APIs, scrapes inside the VPC.
+            egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "Outbound" }],
+            tags: tags({ Name: `${prefix}-monitoring` }),
+        }, parent);
+
+        const role = new aws.iam.Role(`${name}-role`, {
+            assumeRolePolicy: account.apply((a) => serviceTrustPolicy("ec2.amazonaws.com", a)),
+            managedPolicyArns: [aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore],
+            tags: tags(),
+        }, parent);
+        new aws.iam.RolePolicy(`${name}-monitoring`, {
+            role: role.id,
+            policy: pulumi
+                .all([pulumi.all(logGroups.map((g) => g.arn)), args.alertTopicArn, args.alertTopicKeyArn])
+                .apply(([logGroupArns, alertTopicArn, alertTopicKeyArn]) =>
+                    monitoringHostPolicy({ logGroupArns, alertTopicArn, alertTopicKeyArn, ampWorkspaceArn: args.ampWorkspaceArn }),
+                ),
+        }, parent);
+        new aws.iam.RolePolicy(`${name}-grafana-secret`, { role: role.id, policy: args.grafanaReadPolicyJson }, parent);
+        const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: tags() }, parent);
+
+        const subnet = aws.ec2.getSubnetOutput({ id: args.subnetId }, parent);
+        const dataVolume = new aws.ebs.Volume(`${name}-data`, {
+            availabilityZone: subnet.availabilityZone,
+            size: args.prometheusVolumeGiB,
+            type: "gp3",
+            encrypted: true,
+            tags: tags({ Name: `${prefix}-monitoring-data` }),
+        }, { parent: this, protect: false });
+
+        const ami = aws.ssm.getParameterOutput({ name: AL2023_AMI_PARAMETER }, parent).value;
+        const instance = new aws.ec2.Instance(`${name}-instance`, {
+            ami,
+            instanceType: args.instanceType,
+            subnetId: args.subnetId,
+            associatePublicIpAddress: true,
+            vpcSecurityGroupIds: [sg.id],
+            iamInstanceProfile: profile.name,
+            monitoring: true,
+            metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 2 },
+            rootBlockDevice: { volumeType: "gp3", volumeSize: 16, encrypted: true, deleteOnTermination: true },
+            // Thresholds and rules are not in user data: they travel by SSM, so they never replace the host.
+            userData: pulumi
+                .all([region, dataVolume.id, args.grafanaAdminSecretArn, prometheusLogs.name, grafanaLogs.name, platformLogs.name])
+                .apply(([r, volumeId, secretArn, promLog, grafanaLog, platformLog]) =>
+                    renderMonitoringHostUserData({
+                        region: r,
+                        dataVolumeId: volumeId,
+                        prometheusRetentionDays: args.prometheusRetentionDays,
+                        grafanaAdminSecretArn: secretArn,
+                        prometheusLogGroup: promLog,
+                        grafanaLogGroup: grafanaLog,
+                        platformLogGroup: platformLog,
+                    }),
+                ),
+            userDataReplaceOnChange: false,
+            tags: tags({ Name: `${prefix}-monitoring`, Role: "monitoring" }),
+        }, { parent: this, ignoreChanges: ["ami"] });
+
+        new aws.ec2.VolumeAttachment(`${name}-data`, {
+            deviceName: "/dev/sdf",
+            volumeId: dataVolume.id,
+            instanceId: instance.id,
+        }, parent);
+
+        const shippingScript = pulumi.all([region, args.alertTopicArn]).apply(([r, topicArn]) =>
+            renderConfigShippingScript({
+                prometheusYml: renderPrometheusConfig({
+                    targets: { kind: "ec2", region: r, tagKey: DISCOVERY_TAG_KEY, tagValue: prefix },
+                    remoteWrite: args.ampWorkspaceArn ? ampRemoteWriteUrl(args.ampWorkspaceArn) : undefined,
+                }),
+                alertRulesYml: renderAlertRules(args.thresholds),
+                recordingRulesYml: renderRecordingRules(),
+                alertmanagerYml: renderAlertmanagerConfig({ snsTopicArn: topicArn, region: r }),
+            }),
+        );
+        const document = new aws.ssm.Document(`${name}-config`, {
+            documentType: "Command",
+            documentFormat: "JSON",
+            content: shippingScript.apply((script) =>
+                JSON.stringify({
+                    schemaVersion: "2.2",
+                    description: "Write Prometheus/Alertmanager configs and rules, validate, reload",
+                    mainSteps: [{ action: "aws:runShellScript", name: "shipMonitoringConfig", inputs: { runCommand: script.split("\n"), timeoutSeconds: "120" } }],
+                }),
+            ),
+            tags: tags(),
+        }, parent);
+        const association = new aws.ssm.Association(`${name}-config`, {
+            name: document.name,
+            documentVersion: document.latestVersion,
+            targets: [{ key: "InstanceIds", values: [instance.id] }],
+            // Re-applied every 30 minutes too, so a rebuilt host converges without a deploy.
+            scheduleExpression: "rate(30 minutes)",
+            tags: tags(),
+        }, parent);
+
+        this.region = region;
+        this.instanceId = instance.id;
+        this.securityGroupId = sg.id;
+        this.publicDns = instance.publicDns;
+        this.prometheusUrl = pulumi.interpolate`http://${instance.publicDns}:9090`;
+        this.alertmanagerUrl = pulumi.interpolate`http://${instance.publicDns}:9093`;
+        this.grafanaUrl = pulumi.interpolate`http://${instance.publicDns}:3000`;
+        this.logGroupNames = logGroups.map((g) => g.name);
+        this.configAssociationId = association.associationId;
+        this.registerOutputs({
+            instanceId: this.instanceId,
+            securityGroupId: this.securityGroupId,
+            prometheusUrl: this.prometheusUrl,
+            alertmanagerUrl: this.alertmanagerUrl,
+            grafanaUrl: this.grafanaUrl,
+        });
+    }
+}

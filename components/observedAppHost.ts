@@ -1,0 +1,238 @@
+import * as aws from "@pulumi/aws";
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { appHostPolicy } from "./hostPolicies";
+import { renderAppHostUserData, secretEnvName } from "./hostUserData";
+import { AL2023_AMI_PARAMETER, DISCOVERY_TAG_KEY } from "./monitoringHost";
+import { serviceTrustPolicy } from "./policyDocument";
+import { stackPrefix, standardTags } from "./tags";
+
+export interface ObservedAppHostArgs {
+    /** Short name of the app: names the repository, log group and host. */
+    appName: string;
+    /** The image's build context (app/). */
+    appDirectory: string;
+    vpcId: pulumi.Input<string>;
+    /** Private: nothing reaches it from the internet. */
+    subnetId: pulumi.Input<string>;
+    instanceType: string;
+    /** Only this security group (the MonitoringHost's) may reach :3000 and :9100. */
+    monitoringSecurityGroupId: pulumi.Input<string>;
+    /** Secret short name → ARN, fetched at boot into the container's environment. */
+    secretArns: Record<string, pulumi.Input<string>>;
+    /** The vault's read policy for exactly these secrets. */
+    secretsReadPolicyJson: pulumi.Input<string>;
+    alertTopicArn: pulumi.Input<string>;
+    appLogRetentionDays: number;
+    platformLogRetentionDays: number;
+    ecrKeepImages: number;
+    scanMaxCritical: number;
+    scanMaxHigh: number;
+    cpuAlarmPercent: number;
+}
+
+/** Files that make up the image, as .dockerignore admits them. */
+const IMAGE_INPUTS = ["Dockerfile", "package.json", "package-lock.json", "tsconfig.json", "src"];
+
+/** A content tag: the same sources give the same tag, any change a new one (IMMUTABLE tags). */
+export function imageContentTag(appDirectory: string): string {
+    const hash = crypto.createHash("sha256");
+    const visit = (rel: string) => {
+        const full = path.join(appDirectory, rel);
+        if (!fs.existsSync(full)) return;
+        if (fs.statSync(full).isDirectory()) {
+            for (const entry of fs.readdirSync(full).sort()) visit(path.join(rel, entry));
+        } else {
+            hash.update(rel).update("\0").update(fs.readFileSync(full)).update("\0");
+        }
+    };
+    IMAGE_INPUTS.forEach(visit);
+    return `src-${hash.digest("hex").slice(0, 16)}`;
+}
+
+/** ECR lifecycle: keep the newest N images, expire the rest. */
+export function ecrLifecyclePolicy(keepImages: number): string {
+    return JSON.stringify({
+        rules: [
+            {
+                rulePriority: 1,
+                description: `Keep the newest ${keepImages} images`,
+                selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: keepImages },
+                action: { type: "expire" },
+            },
+        ],
+    });
+}
+
+/**
+ * The app's ECR repository, its image (built, pushed by content tag, gated on the
+ * scan), and the EC2 host that runs it privately with node_exporter, logs to
+ * CloudWatch, and CPU/status alarms to the alerts topic.
+ */
+export class ObservedAppHost extends pulumi.ComponentResource {
+    readonly repositoryUrl: pulumi.Output<string>;
+    readonly imageDigest: pulumi.Output<string>;
+    readonly instanceId: pulumi.Output<string>;
+    readonly privateIp: pulumi.Output<string>;
+    readonly appUrl: pulumi.Output<string>;
+    readonly securityGroupId: pulumi.Output<string>;
+    readonly appLogGroupName: pulumi.Output<string>;
+    readonly platformLogGroupName: pulumi.Output<string>;
+
+    constructor(name: string, args: ObservedAppHostArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("devsecops:hosts:ObservedAppHost", name, {}, opts);
+        const parent = { parent: this };
+        const tags = (extra: Record<string, string> = {}) => standardTags("app-host", extra);
+        const prefix = stackPrefix();
+        const stack = pulumi.getStack();
+        const region = aws.getRegionOutput({}, parent).region;
+        const account = aws.getCallerIdentityOutput({}, parent).accountId;
+
+        const repository = new aws.ecr.Repository(`${name}-repo`, {
+            name: `${prefix}/${args.appName}`.toLowerCase(),
+            imageTagMutability: "IMMUTABLE",
+            imageScanningConfiguration: { scanOnPush: true },
+            encryptionConfigurations: [{ encryptionType: "KMS" }],
+            forceDelete: false,
+            tags: tags(),
+        }, parent);
+        new aws.ecr.LifecyclePolicy(`${name}-repo`, { repository: repository.name, policy: ecrLifecyclePolicy(args.ecrKeepImages) }, parent);
+
+        const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, parent);
+        const tag = imageContentTag(args.appDirectory);
+        const image = new docker.Image(`${name}-image`, {
+            imageName: pulumi.interpolate`${repository.repositoryUrl}:${tag}`,
+            build: { context: args.appDirectory, dockerfile: path.join(args.appDirectory, "Dockerfile"), platform: "linux/amd64" },
+            registry: { server: repository.repositoryUrl, username: auth.userName, password: pulumi.secret(auth.password) },
+        }, parent);
+
+        const scanGate = new command.local.Command(`${name}-scan-gate`, {
+            create: `node -r ts-node/register/transpile-only ${JSON.stringify(path.resolve(__dirname, "..", "scripts", "ecr-scan-gate.ts"))}`,
+            environment: {
+                REPOSITORY: repository.name,
+                IMAGE_DIGEST: image.repoDigest,
+                AWS_REGION: region,
+                MAX_CRITICAL: String(args.scanMaxCritical),
+                MAX_HIGH: String(args.scanMaxHigh),
+            },
+            triggers: [image.repoDigest],
+        }, parent);
+
+        const appLogs = new aws.cloudwatch.LogGroup(`${name}-app-logs`, {
+            name: `/aws/ec2/${stack}/${args.appName}`,
+            retentionInDays: args.appLogRetentionDays,
+            tags: tags(),
+        }, parent);
+        const platformLogs = new aws.cloudwatch.LogGroup(`${name}-platform-logs`, {
+            name: `/aws/ec2/${stack}/${args.appName}-host`,
+            retentionInDays: args.platformLogRetentionDays,
+            tags: tags(),
+        }, parent);
+
+        const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
+            vpcId: args.vpcId,
+            description: "App host: app and node_exporter from the monitoring host only",
+            egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "Outbound through NAT or endpoints" }],
+            tags: tags({ Name: `${prefix}-${args.appName}` }),
+        }, parent);
+        for (const { port, what } of [{ port: 3000, what: "app" }, { port: 9100, what: "node-exporter" }]) {
+            new aws.vpc.SecurityGroupIngressRule(`${name}-${what}-from-monitoring`, {
+                securityGroupId: sg.id,
+                referencedSecurityGroupId: args.monitoringSecurityGroupId,
+                ipProtocol: "tcp",
+                fromPort: port,
+                toPort: port,
+                description: `${what} scraped by the monitoring host`,
+                tags: tags(),
+            }, parent);
+        }
+
+        const role = new aws.iam.Role(`${name}-role`, {
+            assumeRolePolicy: account.apply((a) => serviceTrustPolicy("ec2.amazonaws.com", a)),
+            managedPolicyArns: [aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore],
+            tags: tags(),
+        }, parent);
+        new aws.iam.RolePolicy(`${name}-pull-and-log`, {
+            role: role.id,
+            policy: pulumi
+                .all([repository.arn, appLogs.arn, platformLogs.arn])
+                .apply(([repositoryArn, a, p]) => appHostPolicy({ repositoryArn, logGroupArns: [a, p] })),
+        }, parent);
+        new aws.iam.RolePolicy(`${name}-secrets`, { role: role.id, policy: args.secretsReadPolicyJson }, parent);
+        const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: tags() }, parent);
+
+        const secretEnv = pulumi.all(
+            Object.fromEntries(Object.entries(args.secretArns).map(([shortName, arn]) => [secretEnvName(shortName), arn])),
+        );
+        const ami = aws.ssm.getParameterOutput({ name: AL2023_AMI_PARAMETER }, parent).value;
+        const instance = new aws.ec2.Instance(`${name}-instance`, {
+            ami,
+            instanceType: args.instanceType,
+            subnetId: args.subnetId,
+            associatePublicIpAddress: false,
+            vpcSecurityGroupIds: [sg.id],
+            iamInstanceProfile: profile.name,
+            monitoring: true,
+            // Hop limit 2: containers on the host may reach IMDSv2; tokens are required.
+            metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 2 },
+            rootBlockDevice: { volumeType: "gp3", volumeSize: 16, encrypted: true, deleteOnTermination: true },
+            userData: pulumi
+                .all([region, image.repoDigest, secretEnv, appLogs.name, platformLogs.name])
+                .apply(([r, digest, secretArns, appLogGroup, platformLogGroup]) =>
+                    renderAppHostUserData({ region: r, imageRef: digest, appVersion: tag, secretArns, appLogGroup, platformLogGroup }),
+                ),
+            // A new image digest means a new host: immutable infrastructure, no drift.
+            userDataReplaceOnChange: true,
+            tags: tags({ Name: `${prefix}-${args.appName}`, Role: "app", [DISCOVERY_TAG_KEY]: prefix }),
+        }, { parent: this, dependsOn: [scanGate], ignoreChanges: ["ami"] });
+
+        const alarmActions = [args.alertTopicArn];
+        new aws.cloudwatch.MetricAlarm(`${name}-cpu`, {
+            alarmDescription: `CPU above ${args.cpuAlarmPercent}% for 10 minutes on ${prefix}-${args.appName}`,
+            namespace: "AWS/EC2",
+            metricName: "CPUUtilization",
+            dimensions: { InstanceId: instance.id },
+            statistic: "Average",
+            period: 60,
+            evaluationPeriods: 10,
+            threshold: args.cpuAlarmPercent,
+            comparisonOperator: "GreaterThanThreshold",
+            alarmActions,
+            okActions: alarmActions,
+            tags: tags(),
+        }, parent);
+        new aws.cloudwatch.MetricAlarm(`${name}-status`, {
+            alarmDescription: `Status check failed on ${prefix}-${args.appName}`,
+            namespace: "AWS/EC2",
+            metricName: "StatusCheckFailed",
+            dimensions: { InstanceId: instance.id },
+            statistic: "Maximum",
+            period: 60,
+            evaluationPeriods: 2,
+            threshold: 0,
+            comparisonOperator: "GreaterThanThreshold",
+            alarmActions,
+            okActions: alarmActions,
+            tags: tags(),
+        }, parent);
+
+        this.repositoryUrl = repository.repositoryUrl;
+        this.imageDigest = image.repoDigest;
+        this.instanceId = instance.id;
+        this.privateIp = instance.privateIp;
+        this.appUrl = pulumi.interpolate`http://${instance.privateIp}:3000`;
+        this.securityGroupId = sg.id;
+        this.appLogGroupName = appLogs.name;
+        this.platformLogGroupName = platformLogs.name;
+        this.registerOutputs({
+            repositoryUrl: this.repositoryUrl,
+            imageDigest: this.imageDigest,
+            instanceId: this.instanceId,
+            appUrl: this.appUrl,
+        });
+    }
+}
