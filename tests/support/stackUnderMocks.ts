@@ -32,6 +32,8 @@ export interface RecordedResource {
     custom: boolean;
     /** Type of the parent resource (from the URN), undefined for top-level resources. */
     parentType?: string;
+    /** URNs of the resources this one depends on (dependsOn and input dependencies). */
+    dependencies: string[];
 }
 
 export interface StackRun {
@@ -246,6 +248,7 @@ export async function runStack(options: RunOptions = {}): Promise<StackRun> {
                     rawInputs: args.inputs,
                     provider: args.provider,
                     custom: args.custom ?? true,
+                    dependencies: dependencies.get(`${args.type}::${args.name}`) ?? [],
                 });
                 if (args.type.startsWith("random:")) secretValues.push(state.result);
                 return { id, state };
@@ -258,6 +261,14 @@ export async function runStack(options: RunOptions = {}): Promise<StackRun> {
         stack,
         false,
     );
+    // The mock API hides each registration's dependencies; the request carries them.
+    const dependencies = new Map<string, string[]>();
+    const monitor = (require("@pulumi/pulumi/runtime/settings") as { getMonitor(): any }).getMonitor();
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: unknown) => {
+        dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList());
+        return register(req, callback);
+    };
     setAllConfig(config, secretKeys);
     for (const key of secretKeys) {
         const value = config[key];

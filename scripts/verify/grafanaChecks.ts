@@ -1,0 +1,163 @@
+import { Check, CheckOutcome, fail, pass } from "./checkResult";
+import { explainHttpError, MONITORING_REACH_HINT } from "./failureHints";
+import { HttpStatusError, httpJson, joinUrl } from "./httpJson";
+import { StackOutputs } from "./stackOutputs";
+
+/**
+ * §4.3: Grafana answers, the provisioned dashboard exists, and every panel's query returns
+ * data through Grafana itself (POST /api/ds/query), i.e. Grafana → datasource → Prometheus works.
+ */
+
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** Credentials from the environment only; never printed. Anonymous access is off on the stack's Grafana. */
+export function grafanaAuthHeader(env: NodeJS.ProcessEnv): string | undefined {
+    if (env.GRAFANA_TOKEN) return `Bearer ${env.GRAFANA_TOKEN}`;
+    if (env.GRAFANA_USER && env.GRAFANA_PASSWORD) return `Basic ${Buffer.from(`${env.GRAFANA_USER}:${env.GRAFANA_PASSWORD}`).toString("base64")}`;
+    return undefined;
+}
+
+const CREDENTIALS_HINT =
+    "export GRAFANA_TOKEN=<service account token, Viewer role> or GRAFANA_USER=admin and GRAFANA_PASSWORD=<the secret in output grafanaAdminSecretArn: aws secretsmanager get-secret-value --secret-id <arn> --query SecretString --output text>";
+
+function grafanaFailure(e: unknown, grafanaUrl: string): CheckOutcome {
+    if (e instanceof HttpStatusError) {
+        if (e.status === 401) return fail(`Grafana rejected the credentials (HTTP 401) at ${e.url}`, CREDENTIALS_HINT);
+        if (e.status === 403) return fail(`Grafana denied access (HTTP 403) at ${e.url}`, "the token's service account needs at least the Viewer role and query permission on the Prometheus datasource");
+        return fail(`Grafana answered HTTP ${e.status} at ${e.url}`, "check the grafana container on the monitoring host (docker logs grafana via SSM)");
+    }
+    return explainHttpError(e, { service: "Grafana", url: grafanaUrl, reachHint: MONITORING_REACH_HINT }, REQUEST_TIMEOUT_MS);
+}
+
+export async function checkGrafanaHealth(grafanaUrl: string, signal?: AbortSignal): Promise<CheckOutcome> {
+    try {
+        const health = await httpJson<{ database?: string; version?: string }>(joinUrl(grafanaUrl, "/api/health"), { timeoutMs: REQUEST_TIMEOUT_MS, signal });
+        if (health.database !== "ok") return fail(`Grafana database: ${health.database ?? "unknown"}`, "Grafana's database is not healthy: check the grafana container's volume and logs");
+        return pass(`Grafana ${health.version ?? "?"} healthy`);
+    } catch (e) {
+        return grafanaFailure(e, grafanaUrl);
+    }
+}
+
+interface DatasourceRef {
+    type?: string;
+    uid?: string;
+}
+interface Panel {
+    title?: string;
+    type?: string;
+    datasource?: DatasourceRef | string | null;
+    targets?: { refId?: string; expr?: string; datasource?: DatasourceRef | string | null; hide?: boolean }[];
+    panels?: Panel[];
+}
+interface DashboardResponse {
+    dashboard: { title?: string; panels?: Panel[]; templating?: { list?: { name: string; type: string; query?: unknown; current?: { value?: unknown } }[] } };
+}
+interface DatasourceListEntry {
+    uid: string;
+    type: string;
+    name: string;
+    isDefault?: boolean;
+}
+interface DsQueryResponse {
+    results: Record<string, { status?: number; error?: string; frames?: { data?: { values?: unknown[][] } }[] }>;
+}
+
+/** Rows may nest collapsed panels. */
+function allPanels(panels: Panel[] = []): Panel[] {
+    return panels.flatMap((p) => [p, ...allPanels(p.panels)]);
+}
+
+function concreteUid(ref: DatasourceRef | string | null | undefined): string | undefined {
+    const uid = typeof ref === "string" ? ref : ref?.uid;
+    return uid && !uid.startsWith("$") && uid !== "-- Mixed --" && uid !== "default" ? uid : undefined;
+}
+
+/** Grafana resolves dashboard variables in the browser, not in /api/ds/query: substitute them as "all". */
+function withVariablesAsAll(expr: string, variableNames: string[]): string {
+    let out = expr;
+    for (const name of variableNames) out = out.split(`\${${name}}`).join(".*").split(`$${name}`).join(".*");
+    return out;
+}
+
+export async function checkGrafanaDashboard(grafanaUrl: string, dashboardUid: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<CheckOutcome> {
+    const auth = grafanaAuthHeader(env);
+    if (!auth) return fail("no Grafana credentials (GRAFANA_TOKEN, or GRAFANA_USER and GRAFANA_PASSWORD)", CREDENTIALS_HINT);
+    const headers = { authorization: auth };
+    const get = <T>(path: string) => httpJson<T>(joinUrl(grafanaUrl, path), { headers, timeoutMs: REQUEST_TIMEOUT_MS, signal });
+    let dash: DashboardResponse;
+    try {
+        dash = await get<DashboardResponse>(`/api/dashboards/uid/${encodeURIComponent(dashboardUid)}`);
+    } catch (e) {
+        if (e instanceof HttpStatusError && e.status === 404) {
+            return fail(`dashboard uid ${dashboardUid} not found`, "the dashboard is provisioned by `pulumi up` (GrafanaProvisioning) unless grafana:provision is false: run pulumi up from an operator network");
+        }
+        return grafanaFailure(e, grafanaUrl);
+    }
+    const variables = (dash.dashboard.templating?.list ?? []).filter((v) => v.type !== "datasource").map((v) => v.name);
+    const datasourceVariable = (dash.dashboard.templating?.list ?? []).find((v) => v.type === "datasource");
+    let fallbackUid = concreteUid(datasourceVariable?.current?.value as string | undefined);
+    if (!fallbackUid) {
+        try {
+            const list = await get<DatasourceListEntry[]>("/api/datasources");
+            const prometheus = list.filter((d) => d.type === "prometheus");
+            fallbackUid = (prometheus.find((d) => d.isDefault) ?? prometheus[0])?.uid;
+        } catch (e) {
+            return grafanaFailure(e, grafanaUrl);
+        }
+    }
+
+    const panels = allPanels(dash.dashboard.panels).filter((p) => (p.targets ?? []).some((t) => t.expr && !t.hide));
+    const withData: string[] = [];
+    const withoutData: string[] = [];
+    for (const panel of panels) {
+        const targets = (panel.targets ?? []).filter((t) => t.expr && !t.hide);
+        const queries = targets.map((t, i) => {
+            const uid = concreteUid(t.datasource) ?? concreteUid(panel.datasource) ?? fallbackUid;
+            return { refId: t.refId ?? String.fromCharCode(65 + i), datasource: { type: "prometheus", uid }, expr: withVariablesAsAll(t.expr!, variables), instant: true, range: false, intervalMs: 15_000, maxDataPoints: 100 };
+        });
+        const title = panel.title || "(untitled)";
+        if (queries.some((q) => !q.datasource.uid)) {
+            withoutData.push(`${title} (no Prometheus datasource)`);
+            continue;
+        }
+        let response: DsQueryResponse;
+        try {
+            response = await httpJson<DsQueryResponse>(joinUrl(grafanaUrl, "/api/ds/query"), { method: "POST", headers, body: { from: "now-15m", to: "now", queries }, timeoutMs: REQUEST_TIMEOUT_MS, signal });
+        } catch (e) {
+            if (e instanceof HttpStatusError && e.status >= 400 && e.status < 500 && e.status !== 401 && e.status !== 403) {
+                withoutData.push(`${title} (HTTP ${e.status})`);
+                continue;
+            }
+            return grafanaFailure(e, grafanaUrl);
+        }
+        const results = Object.values(response.results ?? {});
+        const error = results.find((r) => r.error)?.error;
+        const hasData = results.some((r) => (r.frames ?? []).some((f) => (f.data?.values ?? []).some((column) => column.length > 0)));
+        if (error) withoutData.push(`${title} (${error.slice(0, 120)})`);
+        else if (!hasData) withoutData.push(`${title} (no data)`);
+        else withData.push(title);
+    }
+    const summary = `dashboard "${dash.dashboard.title ?? dashboardUid}": ${withData.length}/${panels.length} panels with data`;
+    if (panels.length === 0) return fail(`dashboard "${dash.dashboard.title ?? dashboardUid}" has no panel queries`, "re-provision the dashboard: pulumi up");
+    if (withoutData.length > 0) {
+        return fail(
+            `${summary}; without: ${withoutData.join(", ")}`,
+            "check the Prometheus datasource (Grafana → Connections → Data sources → Test) and that Prometheus has the series (Prometheus checks above; recorded series need a few minutes after start)",
+        );
+    }
+    return pass(summary);
+}
+
+export function grafanaChecks(outputs: StackOutputs, env: NodeJS.ProcessEnv): Check[] {
+    return [
+        { group: "grafana", name: "Grafana healthy", required: true, timeoutMs: 15_000, run: (signal) => checkGrafanaHealth(outputs.string("grafanaUrl"), signal) },
+        {
+            group: "grafana",
+            name: "Grafana dashboard panels have data",
+            required: true,
+            timeoutMs: 60_000,
+            run: (signal) => checkGrafanaDashboard(outputs.string("grafanaUrl"), outputs.string("grafanaDashboardUid"), env, signal),
+        },
+    ];
+}

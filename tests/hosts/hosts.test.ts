@@ -1,0 +1,279 @@
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import YAML from "yaml";
+import {
+    renderAppHostUserData,
+    renderConfigShippingScript,
+    renderMonitoringHostUserData,
+} from "../../components/hostUserData";
+import { DEFAULT_ALERT_THRESHOLDS, renderAlertmanagerConfig, renderAlertRules, renderPrometheusConfig, renderRecordingRules } from "../../prometheus";
+import { ofType, RecordedResource, runStack, StackRun } from "../support/stackUnderMocks";
+
+/** Actions AWS grants only on "*". */
+const STAR_ONLY_ACTIONS = new Set(["ecr:GetAuthorizationToken", "ec2:DescribeInstances"]);
+
+interface IngressRule {
+    where: string;
+    fromPort: number;
+    toPort: number;
+    cidrs: string[];
+    sourceGroups: string[];
+}
+
+function ingressRules(resources: RecordedResource[]): IngressRule[] {
+    const rules: IngressRule[] = [];
+    for (const sg of ofType(resources, "aws:ec2/securityGroup:SecurityGroup")) {
+        for (const r of sg.inputs.ingress ?? []) {
+            rules.push({ where: sg.name, fromPort: r.fromPort, toPort: r.toPort, cidrs: [...(r.cidrBlocks ?? []), ...(r.ipv6CidrBlocks ?? [])], sourceGroups: r.securityGroups ?? [] });
+        }
+    }
+    for (const r of ofType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")) {
+        rules.push({ where: r.name, fromPort: r.inputs.fromPort, toPort: r.inputs.toPort, cidrs: [r.inputs.cidrIpv4, r.inputs.cidrIpv6].filter(Boolean), sourceGroups: [r.inputs.referencedSecurityGroupId].filter(Boolean) });
+    }
+    for (const r of ofType(resources, "aws:ec2/securityGroupRule:SecurityGroupRule").filter((x) => x.inputs.type === "ingress")) {
+        rules.push({ where: r.name, fromPort: r.inputs.fromPort, toPort: r.inputs.toPort, cidrs: [...(r.inputs.cidrBlocks ?? []), ...(r.inputs.ipv6CidrBlocks ?? [])], sourceGroups: [r.inputs.sourceSecurityGroupId].filter(Boolean) });
+    }
+    return rules;
+}
+
+function named(resources: RecordedResource[], type: string, name: string): RecordedResource {
+    const r = ofType(resources, type).find((x) => x.name === name);
+    expect(r, `${type} ${name}`).to.not.equal(undefined);
+    return r!;
+}
+
+function run(tool: string, args: string[], input?: string): { status: number | null; out: string } {
+    const r = spawnSync(tool, args, { input, encoding: "utf8", timeout: 60_000 });
+    if (r.error) throw new Error(`${tool} could not run (${r.error.message}): install Debian's ${tool === "cloud-init" ? "cloud-init" : tool} package`);
+    return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+describe("hosts under mocks (prod config)", function () {
+    this.timeout(60_000);
+    let stack: StackRun;
+    let resources: RecordedResource[];
+    before(async () => {
+        stack = await runStack();
+        resources = stack.resources;
+    });
+
+    it("requires IMDSv2 on every instance", () => {
+        const instances = ofType(resources, "aws:ec2/instance:Instance");
+        expect(instances).to.have.length(2);
+        for (const i of instances) expect(i.inputs.metadataOptions, i.name).to.include({ httpTokens: "required", httpEndpoint: "enabled" });
+    });
+
+    it("encrypts every volume", () => {
+        for (const i of ofType(resources, "aws:ec2/instance:Instance")) {
+            expect(i.inputs.rootBlockDevice.encrypted, `${i.name} root`).to.equal(true);
+            for (const d of i.inputs.ebsBlockDevices ?? []) expect(d.encrypted, `${i.name} ${d.deviceName}`).to.equal(true);
+        }
+        const volumes = ofType(resources, "aws:ebs/volume:Volume");
+        expect(volumes).to.have.length(1);
+        expect(volumes[0].inputs).to.include({ encrypted: true, size: 20, type: "gp3" });
+    });
+
+    it("admits ingress only from security groups or operator CIDRs — never the internet, never port 22", () => {
+        const operators = ["203.0.113.0/24"];
+        const rules = ingressRules(resources).filter((r) => !r.where.startsWith("network-endpoints"));
+        expect(rules.length).to.be.greaterThan(3);
+        for (const r of rules) {
+            expect(r.cidrs.length + r.sourceGroups.length, `${r.where} has a source`).to.be.greaterThan(0);
+            for (const c of r.cidrs) expect(operators, `${r.where} ${c}`).to.include(c);
+            expect(r.fromPort <= 22 && 22 <= r.toPort, `${r.where} opens 22`).to.equal(false);
+        }
+        const app = ingressRules(resources).filter((r) => r.where.includes("from-monitoring"));
+        expect(app.map((r) => r.fromPort).sort()).to.deep.equal([3000, 9100]);
+        const monitoringSg = named(resources, "aws:ec2/securityGroup:SecurityGroup", "monitoring-sg");
+        for (const r of app) expect(r.sourceGroups).to.deep.equal([`${monitoringSg.name}-id`]);
+        expect(ingressRules(resources).filter((r) => r.where === "monitoring-sg").map((r) => r.fromPort)).to.have.members([9090, 9093, 3000]);
+    });
+
+    it("keeps the app host private and gives no host an SSH key", () => {
+        const app = named(resources, "aws:ec2/instance:Instance", "app-instance");
+        expect(app.inputs.associatePublicIpAddress).to.equal(false);
+        expect(app.inputs.subnetId).to.equal("network-private-0-id");
+        for (const i of ofType(resources, "aws:ec2/instance:Instance")) expect(i.inputs.keyName, i.name).to.equal(undefined);
+    });
+
+    it("puts no secret value in user data, commands or SSM documents, only secret ARNs", () => {
+        const carriers = [
+            ...ofType(resources, "aws:ec2/instance:Instance").map((i) => i.inputs.userData as string),
+            ...ofType(resources, "aws:ssm/document:Document").map((d) => d.inputs.content as string),
+            ...ofType(resources, "command:local:Command").map((c) => JSON.stringify({ create: c.inputs.create, environment: c.inputs.environment })),
+        ];
+        expect(carriers.length).to.be.greaterThan(3);
+        for (const text of carriers) for (const secret of stack.secretValues) expect(text).to.not.contain(secret);
+        const userData = named(resources, "aws:ec2/instance:Instance", "app-instance").inputs.userData as string;
+        expect(userData).to.contain("arn:aws:secretsmanager:eu-west-1:123456789012:secret:devsecops-stack/prod/app-session-key");
+    });
+
+    it("names resources in every IAM statement; * only where AWS requires it", () => {
+        const policies = ofType(resources, "aws:iam/rolePolicy:RolePolicy").filter((p) => ["app", "monitoring"].some((h) => p.name.startsWith(h)));
+        expect(policies.length).to.be.greaterThanOrEqual(4);
+        for (const p of policies) {
+            for (const s of JSON.parse(p.inputs.policy).Statement) {
+                const actions = [s.Action].flat() as string[];
+                expect(actions.some((a) => a === "*" || a.endsWith(":*")), `${p.name} ${s.Sid} wildcard action`).to.equal(false);
+                if ([s.Resource].flat().includes("*")) {
+                    for (const a of actions) expect(STAR_ONLY_ACTIONS.has(a), `${p.name}: ${a} on *`).to.equal(true);
+                }
+            }
+        }
+        const monitoring = JSON.parse(named(resources, "aws:iam/rolePolicy:RolePolicy", "monitoring-monitoring").inputs.policy).Statement;
+        expect(monitoring.find((s: any) => s.Action === "sns:Publish").Resource).to.equal(stack.outputs.alertTopicArn);
+        expect(monitoring.some((s: any) => String(s.Action).startsWith("aps:"))).to.equal(false);
+    });
+
+    it("configures ECR: scan on push, immutable tags, KMS, keep the last N images", () => {
+        const repo = named(resources, "aws:ecr/repository:Repository", "app-repo");
+        expect(repo.inputs.imageScanningConfiguration).to.deep.equal({ scanOnPush: true });
+        expect(repo.inputs.imageTagMutability).to.equal("IMMUTABLE");
+        expect(repo.inputs.encryptionConfigurations[0].encryptionType).to.equal("KMS");
+        const lifecycle = JSON.parse(named(resources, "aws:ecr/lifecyclePolicy:LifecyclePolicy", "app-repo").inputs.policy);
+        expect(lifecycle.rules[0].selection).to.include({ countType: "imageCountMoreThan", countNumber: 10 });
+        const image = named(resources, "docker:index/image:Image", "app-image");
+        expect(image.inputs.imageName).to.match(/devsecops-app:src-[0-9a-f]{16}$/);
+        expect(image.inputs.build.platform).to.equal("linux/amd64");
+    });
+
+    it("gates the instance on the image scan", () => {
+        const gate = named(resources, "command:local:Command", "app-scan-gate");
+        expect(gate.inputs.create).to.contain("ecr-scan-gate.ts");
+        expect(gate.inputs.environment).to.include({ MAX_CRITICAL: "0", MAX_HIGH: "-1" });
+        expect(gate.inputs.environment.IMAGE_DIGEST).to.match(/@sha256:/);
+        const instance = named(resources, "aws:ec2/instance:Instance", "app-instance");
+        expect(instance.dependencies).to.include(gate.urn);
+    });
+
+    it("sends CPU > 80 % for 10 minutes and status-check alarms to the alerts topic", () => {
+        const cpu = named(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", "app-cpu");
+        expect(cpu.inputs).to.include({ metricName: "CPUUtilization", threshold: 80, period: 60, evaluationPeriods: 10, comparisonOperator: "GreaterThanThreshold" });
+        const status = named(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", "app-status");
+        expect(status.inputs.metricName).to.equal("StatusCheckFailed");
+        for (const a of [cpu, status]) expect(a.inputs.alarmActions).to.deep.equal([stack.outputs.alertTopicArn]);
+    });
+
+    it("creates the app and platform log groups with 30 and 90 days, and the app logs through awslogs without creating groups", () => {
+        expect(named(resources, "aws:cloudwatch/logGroup:LogGroup", "app-app-logs").inputs).to.include({ name: "/aws/ec2/prod/devsecops-app", retentionInDays: 30 });
+        for (const n of ["app-platform-logs", "monitoring-prometheus", "monitoring-grafana"]) {
+            expect(named(resources, "aws:cloudwatch/logGroup:LogGroup", n).inputs.retentionInDays, n).to.equal(90);
+        }
+        const userData = named(resources, "aws:ec2/instance:Instance", "app-instance").inputs.userData as string;
+        expect(userData).to.contain("--log-driver awslogs").and.contain("awslogs-create-group=false").and.contain("--read-only").and.contain("--user 65532:65532");
+    });
+
+    it("provisions Grafana through the explicit provider, after the health wait", () => {
+        const wait = named(resources, "command:local:Command", "grafana-health-wait");
+        const providerUrn = resources.find((r) => r.type === "pulumi:providers:grafana")?.urn;
+        expect(providerUrn).to.be.a("string");
+        for (const type of ["grafana:oss/folder:Folder", "grafana:oss/dataSource:DataSource", "grafana:oss/dashboard:Dashboard"]) {
+            const r = ofType(resources, type)[0];
+            expect(r, type).to.not.equal(undefined);
+            expect(r.dependencies, `${type} waits for health`).to.include(wait.urn);
+            expect(r.provider, `${type} provider`).to.contain(providerUrn!);
+        }
+        const ds = ofType(resources, "grafana:oss/dataSource:DataSource")[0];
+        expect(ds.inputs).to.include({ type: "prometheus", uid: "devsecops-prometheus" });
+        const provider = resources.find((r) => r.type === "pulumi:providers:grafana")!;
+        expect(provider.rawInputs.auth, "auth is a secret").to.have.property("4dabf18193072939515e22adb298388d");
+    });
+
+    it("skips Grafana provisioning when grafana:provision is false", async () => {
+        const { resources: r } = await runStack({ config: { "grafana:provision": "false" } });
+        expect(r.filter((x) => x.type.startsWith("grafana:"))).to.deep.equal([]);
+        expect(ofType(r, "aws:ec2/instance:Instance")).to.have.length(2);
+    });
+
+    it("ships a threshold change through SSM without touching the instance", async () => {
+        const changed = await runStack({ config: { alertErrorRatio: "0.02" } });
+        const before = named(resources, "aws:ec2/instance:Instance", "monitoring-instance").inputs;
+        const after = named(changed.resources, "aws:ec2/instance:Instance", "monitoring-instance").inputs;
+        expect(after).to.deep.equal(before);
+        const doc = (rs: RecordedResource[]) => named(rs, "aws:ssm/document:Document", "monitoring-config").inputs.content as string;
+        expect(doc(changed.resources)).to.not.equal(doc(resources));
+        const script = JSON.parse(doc(changed.resources)).mainSteps[0].inputs.runCommand.join("\n") as string;
+        const rules = Buffer.from(/write rules\/alert_rules\.yml '([^']+)'/.exec(script)![1], "base64").toString("utf8");
+        expect(rules).to.contain("job:http_request_error_ratio:rate5m > 0.02");
+        const association = named(changed.resources, "aws:ssm/association:Association", "monitoring-config");
+        expect(association.inputs.targets).to.deep.equal([{ key: "InstanceIds", values: ["monitoring-instance-id"] }]);
+    });
+
+    it("grants aps:RemoteWrite on exactly the configured workspace and renders remote_write", async () => {
+        const arn = "arn:aws:aps:eu-west-1:123456789012:workspace/ws-0123abcd-4567";
+        const { resources: r } = await runStack({ config: { ampWorkspaceArn: arn } });
+        const statements = JSON.parse(named(r, "aws:iam/rolePolicy:RolePolicy", "monitoring-monitoring").inputs.policy).Statement;
+        expect(statements.find((s: any) => s.Action === "aps:RemoteWrite").Resource).to.equal(arn);
+        const script = JSON.parse(named(r, "aws:ssm/document:Document", "monitoring-config").inputs.content).mainSteps[0].inputs.runCommand.join("\n");
+        const prom = YAML.parse(Buffer.from(/write prometheus\.yml '([^']+)'/.exec(script)![1], "base64").toString("utf8"));
+        expect(prom.remote_write[0]).to.deep.equal({ url: "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-0123abcd-4567/api/v1/remote_write", sigv4: { region: "eu-west-1" } });
+    });
+});
+
+describe("host user data and scripts pass cloud-init schema and shellcheck", function () {
+    this.timeout(60_000);
+    const appInput = {
+        region: "eu-west-1",
+        imageRef: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/devsecops-stack-prod/devsecops-app@sha256:" + "ab".repeat(32),
+        appVersion: "src-0123456789abcdef",
+        secretArns: { APP_SESSION_KEY: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:devsecops-stack/prod/app-session-key-AbCdEf" },
+        appLogGroup: "/aws/ec2/prod/devsecops-app",
+        platformLogGroup: "/aws/ec2/prod/devsecops-app-host",
+    };
+    const monitoringInput = {
+        region: "eu-west-1",
+        dataVolumeId: "vol-0123456789abcdef0",
+        prometheusRetentionDays: 15,
+        grafanaAdminSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:devsecops-stack/prod/grafana-admin-password-AbCdEf",
+        prometheusLogGroup: "/aws/ec2/prod/prometheus",
+        grafanaLogGroup: "/aws/ec2/prod/grafana",
+        platformLogGroup: "/aws/ec2/prod/monitoring-host",
+    };
+    let dir: string;
+    before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "devsecops-userdata-"))));
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    for (const [label, render] of [
+        ["app host", () => renderAppHostUserData(appInput)],
+        ["monitoring host", () => renderMonitoringHostUserData(monitoringInput)],
+    ] as const) {
+        it(`${label}: a valid cloud-config whose script passes shellcheck`, () => {
+            const userData = render();
+            const file = path.join(dir, `${label.replace(" ", "-")}.yml`);
+            fs.writeFileSync(file, userData);
+            const schema = run("cloud-init", ["schema", "--config-file", file]);
+            expect(schema.status, schema.out).to.equal(0);
+            expect(schema.out).to.contain("Valid cloud-config");
+            const doc = YAML.parse(userData);
+            expect(doc.write_files[0].permissions).to.equal("0700");
+            const check = run("shellcheck", ["--shell=bash", "-"], doc.write_files[0].content);
+            expect(check.status, check.out).to.equal(0);
+        });
+    }
+
+    it("the config-shipping script passes shellcheck", () => {
+        const script = renderConfigShippingScript({
+            prometheusYml: renderPrometheusConfig({ targets: { kind: "ec2", region: "eu-west-1", tagKey: "MonitoringTarget", tagValue: "x" } }),
+            alertRulesYml: renderAlertRules(DEFAULT_ALERT_THRESHOLDS),
+            recordingRulesYml: renderRecordingRules(),
+            alertmanagerYml: renderAlertmanagerConfig({}),
+        });
+        const check = run("shellcheck", ["--shell=bash", "-"], script);
+        expect(check.status, check.out).to.equal(0);
+    });
+
+    it("refuses values that could break out of the script", () => {
+        expect(() => renderAppHostUserData({ ...appInput, region: "eu-west-1; rm -rf /" })).to.throw(/region = "eu-west-1; rm -rf \/"/);
+        expect(() => renderAppHostUserData({ ...appInput, secretArns: { "bad name": "arn" } })).to.throw(/secret env name/);
+    });
+
+    it("fetches secrets at boot into a root-only env file, and never echoes them", () => {
+        const script = YAML.parse(renderAppHostUserData(appInput)).write_files[0].content as string;
+        expect(script).to.contain("umask 077");
+        expect(script).to.contain("aws secretsmanager get-secret-value");
+        expect(script).to.not.match(/set -x|echo "\$value"/);
+    });
+});
