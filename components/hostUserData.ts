@@ -170,7 +170,7 @@ install -d -o 65534 -g 65534 -m 0750 "$data_dir/prometheus" "$data_dir/alertmana
 install -d -o 472 -g 0 -m 0750 "$data_dir/grafana"
 install -d -m 0755 "$config_dir" "$config_dir/rules"
 
-# Grafana's admin password: read by the instance role, handed over as a root-and-grafana-only file.
+# The Grafana admin secret is read by the instance role and handed over as a root-and-grafana-only file.
 umask 077
 secret_file=/etc/devsecops/grafana-admin-password
 install -d -m 0700 /etc/devsecops

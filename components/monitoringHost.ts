@@ -152,7 +152,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
                     }),
                 ),
             userDataReplaceOnChange: false,
-            tags: tags({ Name: `${prefix}-monitoring`, Role: "monitoring" }),
+            tags: tags({ Name: `${prefix}-monitoring`, Role: "monitoring", OperatorFacing: "true" }),
         }, { parent: this, ignoreChanges: ["ami"] });
 
         new aws.ec2.VolumeAttachment(`${name}-data`, {
