@@ -19,8 +19,8 @@ function isTimeout(e: unknown): boolean {
 
 /** Where an operator's requests to the monitoring host are admitted, so an unreachable endpoint names the rule to change. */
 export const MONITORING_REACH_HINT =
-    "the monitoring host's security group (Pulumi resource monitoring-sg, \"Monitoring host: Prometheus, Alertmanager, Grafana from operator networks only\") " +
-    "admits 9090/9093/3000 only from the stack setting operatorCidrs: add your public IP (pulumi config set --path 'operatorCidrs[N]' <ip>/32; pulumi up) and check the instance is running";
+    "the monitoring host's security group (Pulumi resource monitoring-sg) admits 9090/9093/3000 only from the stack setting operatorCidrs: " +
+    "add your public IP (pulumi config set --path 'operatorCidrs[N]' <ip>/32; pulumi up), and check the monitoring instance is running";
 
 export interface HttpTarget {
     /** e.g. "Prometheus" */
@@ -38,7 +38,8 @@ export function explainHttpError(e: unknown, target: HttpTarget, timeoutMs: numb
     if (code && NETWORK_CODES.has(code)) {
         return fail(`${target.service} unreachable at ${target.url} (${code})`, code === "ENOTFOUND" || code === "EAI_AGAIN" ? `the host name does not resolve: is the stack output current? Otherwise ${target.reachHint}` : target.reachHint);
     }
-    return fail(`${target.service} at ${target.url}: ${(e as Error)?.message ?? String(e)}`, target.reachHint);
+    const cause = (e as { cause?: { message?: string } })?.cause?.message;
+    return fail(`${target.service} at ${target.url}: ${(e as Error)?.message ?? String(e)}${cause ? ` (${cause})` : ""}`, target.reachHint);
 }
 
 const ACCESS_DENIED = new Set(["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException", "AuthorizationError", "Forbidden"]);
