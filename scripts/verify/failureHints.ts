@@ -70,7 +70,9 @@ export function explainAwsError(e: unknown, call: AwsCall): CheckOutcome {
     if (ACCESS_DENIED.has(name) || err?.$metadata?.httpStatusCode === 403) {
         return fail(`access denied: ${call.action} on ${call.resource}`, `grant ${call.action} on ${call.resource} to the identity verify runs as (aws sts get-caller-identity shows it)`);
     }
-    if (NOT_FOUND.has(name) || err?.$metadata?.httpStatusCode === 404) {
+    // GuardDuty answers an unknown detector id with BadRequestException.
+    const unknownResource = name === "BadRequestException" && /not owned|not found|does not exist/i.test(message);
+    if (NOT_FOUND.has(name) || unknownResource || err?.$metadata?.httpStatusCode === 404) {
         return fail(`${call.resource} not found in ${call.region} (${name}: ${message})`, "the stack outputs may be stale or from another account/region: run `pulumi up`, or check AWS_PROFILE points at the stack's account");
     }
     if (isTimeout(e)) {
