@@ -13,7 +13,7 @@ export const DOCUMENT_QUERIES = [
     { label: "latency p95", expr: "histogram_quantile(0.95, sum(rate(http_request_duration_seconds_bucket[5m])) by (le))", unit: "s" },
 ];
 
-interface TargetsResponse {
+export interface TargetsResponse {
     status: string;
     data: { activeTargets: { labels: Record<string, string>; scrapeUrl: string; health: "up" | "down" | "unknown"; lastError: string }[] };
 }
@@ -37,6 +37,11 @@ export async function checkPrometheusTargets(prometheusUrl: string, signal?: Abo
     } catch (e) {
         return prometheusFailure(e, prometheusUrl);
     }
+    return evaluateTargets(response);
+}
+
+/** Separate from the fetch so the verdict can be tested on a real /api/v1/targets answer with a target marked down. */
+export function evaluateTargets(response: TargetsResponse): CheckOutcome {
     const targets = response.data.activeTargets;
     const up = targets.filter((t) => t.health === "up");
     const byJob = new Map<string, { up: number; total: number }>();
