@@ -19,7 +19,7 @@ async function runOne(check: Check, outer?: AbortSignal): Promise<CheckOutcome> 
     const timedOut = new Promise<CheckOutcome>((resolve) => {
         timer = setTimeout(() => {
             controller.abort();
-            resolve(fail(`no result within ${Math.round(check.timeoutMs / 1000)} s`, timeoutHint(check)));
+            resolve(fail(`no result within ${(check.timeoutMs / 1000).toFixed(check.timeoutMs < 10_000 ? 1 : 0)} s`, timeoutHint(check)));
         }, check.timeoutMs);
     });
     // A synchronous throw (e.g. a missing output) becomes a rejection handled below.
