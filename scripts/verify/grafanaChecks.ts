@@ -1,3 +1,4 @@
+import { DASHBOARD_UID } from "../../dashboards";
 import { Check, CheckOutcome, fail, pass } from "./checkResult";
 import { explainHttpError, MONITORING_REACH_HINT } from "./failureHints";
 import { HttpStatusError, httpJson, joinUrl } from "./httpJson";
@@ -159,7 +160,8 @@ export function grafanaChecks(outputs: StackOutputs, env: NodeJS.ProcessEnv): Ch
             name: "Grafana dashboard panels have data",
             required: true,
             timeoutMs: 60_000,
-            run: (signal) => checkGrafanaDashboard(outputs.string("grafanaUrl"), outputs.string("grafanaDashboardUid"), env, signal),
+            // Absent when grafana:provision is false; the dashboard's fixed uid then says whether someone imported it by hand.
+            run: (signal) => checkGrafanaDashboard(outputs.string("grafanaUrl"), outputs.optionalString("grafanaDashboardUid") ?? DASHBOARD_UID, env, signal),
         },
     ];
 }
