@@ -241,6 +241,31 @@ describe("verify: Prometheus, Grafana, drill and CLI against the live local stac
             expect(await faultRatio()).to.equal(0);
         });
 
+        it("CLI: Ctrl-C (SIGINT) during the drill turns the fault off, then exits 130", async () => {
+            const outputs = writeOutputs("sigint.json", { prometheusUrl: local.prometheusUrl, appUrl: local.appUrl });
+            const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts/verify/main.ts"), "--outputs", outputs, "--only", "drill", "--drill"], {
+                cwd: ROOT,
+                env: cliEnv,
+                stdio: ["ignore", "pipe", "pipe"],
+            });
+            let stderr = "";
+            child.stderr!.on("data", (d) => (stderr += d));
+            const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+            try {
+                const deadline = Date.now() + 30_000;
+                while ((await faultRatio()) === 0 && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+                expect(await faultRatio(), stderr).to.equal(0.5);
+                child.kill("SIGINT");
+                expect(await exited).to.equal(130);
+                expect(await faultRatio()).to.equal(0);
+                expect(stderr).to.contain("interrupted; stopping (the drill turns fault injection off first)");
+                expect(stderr).to.contain("drill: fault injection off again");
+            } finally {
+                if (child.exitCode === null) child.kill("SIGKILL");
+                await local.setFaultRatio(0);
+            }
+        });
+
         it("HighErrorRate goes pending then firing; the fault is off again afterwards", async () => {
             const progress: string[] = [];
             const r = await runAlertDrill({ appUrl: local.appUrl, prometheusUrl: local.prometheusUrl, timeoutMs: 90_000, pollMs: 500, progress: (m) => progress.push(m) });
