@@ -1,4 +1,5 @@
 import { loadConfig } from "./config/loadConfig";
+import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import { AuditTrail } from "./components/auditTrail";
 import { GrafanaProvisioning } from "./components/grafanaProvisioning";
@@ -69,6 +70,7 @@ const appHost = new ObservedAppHost("app", {
     scanMaxCritical: settings.hosts.scanMaxCritical,
     scanMaxHigh: settings.hosts.scanMaxHigh,
     cpuAlarmPercent: settings.alerts.cpuPercent,
+    faultInjection: settings.hosts.appFaultInjection,
 });
 
 // 4. Grafana's datasource and dashboard, unless the deployer cannot reach the host (grafana:provision false).
@@ -100,3 +102,12 @@ export const prometheusUrl = monitoring.prometheusUrl;
 export const alertmanagerUrl = monitoring.alertmanagerUrl;
 export const grafanaUrl = monitoring.grafanaUrl;
 export const grafanaDashboardUid = grafana?.dashboardUid;
+// What `npm run verify` compares each log group's retention with.
+export const logRetentionDays = pulumi
+    .all([appHost.appLogGroupName, appHost.platformLogGroupName, pulumi.all(monitoring.logGroupNames), network.flowLogGroupName])
+    .apply(([app, platform, monitoringGroups, flow]) => ({
+        [app]: settings.hosts.appLogRetentionDays,
+        [platform]: settings.hosts.platformLogRetentionDays,
+        ...Object.fromEntries(monitoringGroups.map((g) => [g, settings.hosts.platformLogRetentionDays])),
+        [flow]: settings.network.flowLogRetentionDays,
+    }));

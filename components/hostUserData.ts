@@ -27,6 +27,8 @@ export interface AppHostUserDataInput {
     secretArns: Record<string, string>;
     appLogGroup: string;
     platformLogGroup: string;
+    /** FAULT_INJECTION for the alert drill; off unless asked. */
+    faultInjection?: boolean;
     nodeExporterImage?: string;
 }
 
@@ -91,7 +93,7 @@ docker run -d --name app \\
     --user ${APP_CONTAINER_USER} --cap-drop ALL --security-opt no-new-privileges \\
     --publish 3000:3000 \\
     --env-file "$env_file" \\
-    --env APP_VERSION="$app_version" --env GIT_COMMIT="$app_version" \\
+    --env APP_VERSION="$app_version" --env GIT_COMMIT="$app_version" --env FAULT_INJECTION=${input.faultInjection ? "true" : "false"} \\
     --log-driver awslogs \\
     --log-opt awslogs-region="$region" \\
     --log-opt awslogs-group="$app_log_group" \\

@@ -33,6 +33,8 @@ export interface ObservedAppHostArgs {
     scanMaxCritical: number;
     scanMaxHigh: number;
     cpuAlarmPercent: number;
+    /** Start the app with fault injection available (the alert drill). */
+    faultInjection: boolean;
 }
 
 /** Files that make up the image, as .dockerignore admits them. */
@@ -183,7 +185,7 @@ export class ObservedAppHost extends pulumi.ComponentResource {
             userData: pulumi
                 .all([region, image.repoDigest, secretEnv, appLogs.name, platformLogs.name])
                 .apply(([r, digest, secretArns, appLogGroup, platformLogGroup]) =>
-                    renderAppHostUserData({ region: r, imageRef: digest, appVersion: tag, secretArns, appLogGroup, platformLogGroup }),
+                    renderAppHostUserData({ region: r, imageRef: digest, appVersion: tag, secretArns, appLogGroup, platformLogGroup, faultInjection: args.faultInjection }),
                 ),
             // A new image digest means a new host: immutable infrastructure, no drift.
             userDataReplaceOnChange: true,

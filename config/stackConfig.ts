@@ -74,6 +74,8 @@ export interface HostSettings {
     /** Amazon Managed Service for Prometheus workspace to remote-write to, if any. */
     ampWorkspaceArn?: string;
     grafanaProvision: boolean;
+    /** Start the app with FAULT_INJECTION=true so `npm run verify -- --drill` can run the alert drill. */
+    appFaultInjection: boolean;
 }
 
 export interface AlertSettings {
@@ -133,6 +135,7 @@ export const SETTING_DEFAULTS = {
     scanMaxCritical: 0,
     scanMaxHigh: -1,
     ampWorkspaceArn: undefined,
+    appFaultInjection: false,
     alertErrorRatio: 0.05,
     alertLatencyP95Seconds: 0.5,
     alertCpuPercent: 80,
@@ -438,6 +441,7 @@ function validateHosts(r: SettingsReader, grafanaProvision: unknown): HostSettin
         scanMaxHigh: r.number("scanMaxHigh", -1, 10000, { integer: true }),
         ampWorkspaceArn: r.optionalString("ampWorkspaceArn", "an Amazon Managed Service for Prometheus workspace ARN (arn:aws:aps:<region>:<account>:workspace/ws-…)", (s) => AMP_WORKSPACE_ARN.test(s)),
         grafanaProvision: provision,
+        appFaultInjection: r.boolean("appFaultInjection"),
     };
 }
 

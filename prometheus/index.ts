@@ -189,7 +189,11 @@ export function renderRecordingRules(): string {
                 name: "devsecops-red",
                 rules: [
                     { record: RECORDED.requestRate, expr: "sum by (job, instance) (rate(http_requests_total[5m]))" },
-                    { record: RECORDED.errorRate, expr: 'sum by (job, instance) (rate(http_requests_total{status_code=~"5.."}[5m]))' },
+                    // "or … * 0": an app that never answered 5xx has no 5xx series; its error rate is 0, not absent.
+                    {
+                        record: RECORDED.errorRate,
+                        expr: 'sum by (job, instance) (rate(http_requests_total{status_code=~"5.."}[5m])) or sum by (job, instance) (rate(http_requests_total[5m])) * 0',
+                    },
                     { record: RECORDED.errorRatio, expr: `${RECORDED.errorRate} / ${RECORDED.requestRate}` },
                     quantile(0.5, RECORDED.latencyP50),
                     quantile(0.95, RECORDED.latencyP95),

@@ -182,6 +182,24 @@ describe("hosts under mocks (prod config)", function () {
         expect(provider.rawInputs.auth, "auth is a secret").to.have.property("4dabf18193072939515e22adb298388d");
     });
 
+    it("starts the app without fault injection unless appFaultInjection is set for a drill", async () => {
+        const userData = (rs: RecordedResource[]) => named(rs, "aws:ec2/instance:Instance", "app-instance").inputs.userData as string;
+        expect(userData(resources)).to.contain("--env FAULT_INJECTION=false").and.not.contain("FAULT_INJECTION=true");
+        const drill = await runStack({ config: { appFaultInjection: "true" } });
+        expect(userData(drill.resources)).to.contain("--env FAULT_INJECTION=true");
+    });
+
+    it("exports each log group's configured retention for verify", () => {
+        expect(stack.outputs.logRetentionDays).to.deep.equal({
+            "/aws/ec2/prod/devsecops-app": 30,
+            "/aws/ec2/prod/devsecops-app-host": 90,
+            "/aws/ec2/prod/prometheus": 90,
+            "/aws/ec2/prod/grafana": 90,
+            "/aws/ec2/prod/monitoring-host": 90,
+            "/aws/vpc/prod/network-flow-logs": 90,
+        });
+    });
+
     it("skips Grafana provisioning when grafana:provision is false", async () => {
         const { resources: r } = await runStack({ config: { "grafana:provision": "false" } });
         expect(r.filter((x) => x.type.startsWith("grafana:"))).to.deep.equal([]);
