@@ -6,7 +6,7 @@
  *   npm run policy:check -- --stack prod
  */
 import { devsecopsPolicies } from "../policy/policies";
-import { runStack } from "../tests/support/stackUnderMocks";
+import { runStack } from "./stackUnderMocks";
 import { evaluatePack, formatViolations, fromRecorded } from "./policy/evaluate";
 
 function parseArgs(argv: string[]): { stack: string } {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { secretReadPolicy, vaultSecretName } from "../../components/secretsVault";
 import { auditBucketPolicy } from "../../components/auditTrail";
-import { runStack } from "../support/stackUnderMocks";
+import { runStack } from "../../scripts/stackUnderMocks";
 
 describe("secret read policy", () => {
     const arns = [

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ConfigValidationError } from "../../config/stackConfig";
 import { INTERFACE_ENDPOINT_SERVICES } from "../../components/network";
-import { ofType, RecordedResource, runStack, StackRun } from "../support/stackUnderMocks";
+import { ofType, RecordedResource, runStack, StackRun } from "../../scripts/stackUnderMocks";
 
 /** Taggable resources: every type whose inputs accept `tags`. */
 const UNTAGGABLE = new Set([

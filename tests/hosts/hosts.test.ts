@@ -10,7 +10,7 @@ import {
     renderMonitoringHostUserData,
 } from "../../components/hostUserData";
 import { DEFAULT_ALERT_THRESHOLDS, renderAlertmanagerConfig, renderAlertRules, renderPrometheusConfig, renderRecordingRules } from "../../prometheus";
-import { ofType, RecordedResource, runStack, StackRun } from "../support/stackUnderMocks";
+import { ofType, RecordedResource, runStack, StackRun } from "../../scripts/stackUnderMocks";
 
 /** Actions AWS grants only on "*". */
 const STAR_ONLY_ACTIONS = new Set(["ecr:GetAuthorizationToken", "ec2:DescribeInstances"]);

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { devsecopsPolicies } from "../../policy/policies";
 import { EvaluatedResource, evaluatePack, fromRecorded, PackConfig, Violation } from "../../scripts/policy/evaluate";
-import { RecordedResource, runStack } from "../support/stackUnderMocks";
+import { RecordedResource, runStack } from "../../scripts/stackUnderMocks";
 
 let counter = 0;
 function res(type: string, props: Record<string, any>, extra: Partial<EvaluatedResource> = {}): EvaluatedResource {

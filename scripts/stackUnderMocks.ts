@@ -11,7 +11,7 @@ import YAML from "yaml";
  */
 
 export const PROJECT = "devsecops-stack";
-export const ROOT = path.resolve(__dirname, "..", "..");
+export const ROOT = path.resolve(__dirname, "..");
 export const MOCK_ACCOUNT_ID = "123456789012";
 const MOCK_ECR_TOKEN = "mock-ecr-registry-token-9f8e7d";
 
