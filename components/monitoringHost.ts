@@ -9,13 +9,11 @@ import {
 } from "../prometheus";
 import { monitoringHostPolicy } from "./hostPolicies";
 import { renderConfigShippingScript, renderMonitoringHostUserData } from "./hostUserData";
-import { serviceTrustPolicy } from "./policyDocument";
+import { hardenedInstanceArgs, instanceRole } from "./hostBaseline";
 import { stackPrefix, standardTags } from "./tags";
 
 /** The tag EC2 service discovery selects app hosts by; ObservedAppHost sets it. */
 export const DISCOVERY_TAG_KEY = "MonitoringTarget";
-
-export const AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 
 export interface MonitoringHostArgs {
     vpcId: pulumi.Input<string>;
@@ -73,7 +71,6 @@ export class MonitoringHost extends pulumi.ComponentResource {
         const prefix = stackPrefix();
         const stack = pulumi.getStack();
         const region = aws.getRegionOutput({}, parent).region;
-        const account = aws.getCallerIdentityOutput({}, parent).accountId;
 
         const logGroups = ["prometheus", "grafana", "monitoring-host"].map(
             (service) =>
@@ -101,11 +98,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
             tags: tags({ Name: `${prefix}-monitoring` }),
         }, parent);
 
-        const role = new aws.iam.Role(`${name}-role`, {
-            assumeRolePolicy: account.apply((a) => serviceTrustPolicy("ec2.amazonaws.com", a)),
-            managedPolicyArns: [aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore],
-            tags: tags(),
-        }, parent);
+        const { role, profile } = instanceRole(name, tags(), this);
         new aws.iam.RolePolicy(`${name}-monitoring`, {
             role: role.id,
             policy: pulumi
@@ -115,7 +108,6 @@ export class MonitoringHost extends pulumi.ComponentResource {
                 ),
         }, parent);
         new aws.iam.RolePolicy(`${name}-grafana-secret`, { role: role.id, policy: args.grafanaReadPolicyJson }, parent);
-        const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: tags() }, parent);
 
         const subnet = aws.ec2.getSubnetOutput({ id: args.subnetId }, parent);
         const dataVolume = new aws.ebs.Volume(`${name}-data`, {
@@ -126,17 +118,13 @@ export class MonitoringHost extends pulumi.ComponentResource {
             tags: tags({ Name: `${prefix}-monitoring-data` }),
         }, { parent: this, protect: false });
 
-        const ami = aws.ssm.getParameterOutput({ name: AL2023_AMI_PARAMETER }, parent).value;
         const instance = new aws.ec2.Instance(`${name}-instance`, {
-            ami,
+            ...hardenedInstanceArgs(this),
             instanceType: args.instanceType,
             subnetId: args.subnetId,
             associatePublicIpAddress: true,
             vpcSecurityGroupIds: [sg.id],
             iamInstanceProfile: profile.name,
-            monitoring: true,
-            metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 2 },
-            rootBlockDevice: { volumeType: "gp3", volumeSize: 16, encrypted: true, deleteOnTermination: true },
             // Thresholds and rules are not in user data: they travel by SSM, so they never replace the host.
             userData: pulumi
                 .all([region, dataVolume.id, args.grafanaAdminSecretArn, prometheusLogs.name, grafanaLogs.name, platformLogs.name])

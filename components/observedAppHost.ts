@@ -7,8 +7,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { appHostPolicy } from "./hostPolicies";
 import { renderAppHostUserData, secretEnvName } from "./hostUserData";
-import { AL2023_AMI_PARAMETER, DISCOVERY_TAG_KEY } from "./monitoringHost";
-import { serviceTrustPolicy } from "./policyDocument";
+import { hardenedInstanceArgs, instanceRole } from "./hostBaseline";
+import { DISCOVERY_TAG_KEY } from "./monitoringHost";
 import { stackPrefix, standardTags } from "./tags";
 
 export interface ObservedAppHostArgs {
@@ -92,7 +92,6 @@ export class ObservedAppHost extends pulumi.ComponentResource {
         const prefix = stackPrefix();
         const stack = pulumi.getStack();
         const region = aws.getRegionOutput({}, parent).region;
-        const account = aws.getCallerIdentityOutput({}, parent).accountId;
 
         const repository = new aws.ecr.Repository(`${name}-repo`, {
             name: `${prefix}/${args.appName}`.toLowerCase(),
@@ -153,11 +152,7 @@ export class ObservedAppHost extends pulumi.ComponentResource {
             }, parent);
         }
 
-        const role = new aws.iam.Role(`${name}-role`, {
-            assumeRolePolicy: account.apply((a) => serviceTrustPolicy("ec2.amazonaws.com", a)),
-            managedPolicyArns: [aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore],
-            tags: tags(),
-        }, parent);
+        const { role, profile } = instanceRole(name, tags(), this);
         new aws.iam.RolePolicy(`${name}-pull-and-log`, {
             role: role.id,
             policy: pulumi
@@ -165,23 +160,17 @@ export class ObservedAppHost extends pulumi.ComponentResource {
                 .apply(([repositoryArn, a, p]) => appHostPolicy({ repositoryArn, logGroupArns: [a, p] })),
         }, parent);
         new aws.iam.RolePolicy(`${name}-secrets`, { role: role.id, policy: args.secretsReadPolicyJson }, parent);
-        const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: tags() }, parent);
 
         const secretEnv = pulumi.all(
             Object.fromEntries(Object.entries(args.secretArns).map(([shortName, arn]) => [secretEnvName(shortName), arn])),
         );
-        const ami = aws.ssm.getParameterOutput({ name: AL2023_AMI_PARAMETER }, parent).value;
         const instance = new aws.ec2.Instance(`${name}-instance`, {
-            ami,
+            ...hardenedInstanceArgs(this),
             instanceType: args.instanceType,
             subnetId: args.subnetId,
             associatePublicIpAddress: false,
             vpcSecurityGroupIds: [sg.id],
             iamInstanceProfile: profile.name,
-            monitoring: true,
-            // Hop limit 2: containers on the host may reach IMDSv2; tokens are required.
-            metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 2 },
-            rootBlockDevice: { volumeType: "gp3", volumeSize: 16, encrypted: true, deleteOnTermination: true },
             userData: pulumi
                 .all([region, image.repoDigest, secretEnv, appLogs.name, platformLogs.name])
                 .apply(([r, digest, secretArns, appLogGroup, platformLogGroup]) =>
