@@ -112,7 +112,13 @@ function ec2Job(jobName: string, region: string, tagKey: string, tagValue: strin
 }
 
 function staticJob(jobName: string, targets: string[]): Record<string, unknown> {
-    return { job_name: jobName, static_configs: [{ targets }] };
+    return {
+        job_name: jobName,
+        static_configs: [{ targets }],
+        // instance = the host without the port, as with EC2 discovery, so a host's app and
+        // node_exporter series share one `instance` and the dashboard's variable selects both.
+        relabel_configs: [{ source_labels: ["__address__"], regex: "(.+):\\d+", target_label: "instance", replacement: "$1" }],
+    };
 }
 
 export function renderPrometheusConfig(options: PrometheusConfigOptions): string {
@@ -134,6 +140,10 @@ export function renderPrometheusConfig(options: PrometheusConfigOptions): string
         for (const key of ["app", "node", "prometheus", "alertmanager"] as const) {
             if (!Array.isArray(t[key]) || t[key].some((x) => !/^[^\s:/]+:\d+$/.test(x))) {
                 throw invalid(`targets.${key}`, t[key], "a list of host:port targets");
+            }
+            const hosts = t[key].map((x) => x.replace(/:\d+$/, ""));
+            if (new Set(hosts).size !== hosts.length) {
+                throw invalid(`targets.${key}`, t[key], "at most one target per host (instance is the host name, so two would collide)");
             }
         }
         scrapeConfigs = [staticJob("app", t.app), staticJob("node", t.node), staticJob("prometheus", t.prometheus), staticJob("alertmanager", t.alertmanager)];

@@ -91,6 +91,21 @@ describe("observability: rendering", () => {
         expect(cfg.remote_write).to.deep.equal([{ url: "https://aps.example/api/v1/remote_write", sigv4: { region: "eu-west-1" } }]);
     });
 
+    it("static targets: instance is the host without the port, so a host's app and node series share it", () => {
+        const cfg = YAML.parse(
+            renderPrometheusConfig({ targets: { kind: "static", app: ["10.0.1.5:3000"], node: ["10.0.1.5:9100"], prometheus: ["127.0.0.1:9090"], alertmanager: ["127.0.0.1:9093"] } }),
+        );
+        const relabel = cfg.scrape_configs[0].relabel_configs[0];
+        expect(relabel).to.include({ target_label: "instance", replacement: "$1" });
+        // Prometheus anchors relabel regexes; the same anchored regex must strip the port.
+        const anchored = new RegExp(`^(?:${relabel.regex})$`);
+        expect("10.0.1.5:3000".replace(anchored, relabel.replacement)).to.equal("10.0.1.5");
+        expect("ip-10-0-1-5.eu-west-1.compute.internal:9100".replace(anchored, relabel.replacement)).to.equal("ip-10-0-1-5.eu-west-1.compute.internal");
+        expect(() =>
+            renderPrometheusConfig({ targets: { kind: "static", app: ["10.0.1.5:3000", "10.0.1.5:3001"], node: [], prometheus: [], alertmanager: [] } }),
+        ).to.throw(/targets.app = \["10.0.1.5:3000","10.0.1.5:3001"\]: at most one target per host/);
+    });
+
     it("rejects bad input naming the option, the value and what is allowed", () => {
         expect(() => renderPrometheusConfig({ targets: { kind: "ec2", region: "", tagKey: "k", tagValue: "v" } })).to.throw(/targets.region = "": an AWS region/);
         expect(() => renderAlertRules({ ...DEFAULT_ALERT_THRESHOLDS, cpuPercent: 120 })).to.throw("thresholds.cpuPercent = 120: a number from 1 to 100");
