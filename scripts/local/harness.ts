@@ -28,7 +28,7 @@ export interface LocalObservabilityOptions {
     durations?: Partial<AlertDurations>;
     scrapeInterval?: string;
     evaluationInterval?: string;
-    /** Print the processes' output (for `npm run local:up`). */
+    /** Copy the processes' output to stderr (`npm run local -- --verbose`). */
     verbose?: boolean;
 }
 
@@ -45,15 +45,33 @@ export interface LocalObservability {
     stop(): Promise<void>;
 }
 
-const BINARIES = {
-    prometheus: "prometheus",
-    alertmanager: "prometheus-alertmanager",
-    nodeExporter: "prometheus-node-exporter",
-};
+/** Each binary under its Debian name and its upstream/Homebrew name, with where to get it. */
+export const BINARIES = {
+    prometheus: { names: ["prometheus"], debian: "prometheus", homebrew: "prometheus" },
+    alertmanager: { names: ["prometheus-alertmanager", "alertmanager"], debian: "prometheus-alertmanager", homebrew: "alertmanager" },
+    nodeExporter: { names: ["prometheus-node-exporter", "node_exporter"], debian: "prometheus-node-exporter", homebrew: "node_exporter" },
+} as const;
 
-function requireBinary(name: string, debianPackage: string): void {
-    const found = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
-    if (found.status !== 0) throw new Error(`${name} not found: install the Debian package ${debianPackage} (apt-get install ${debianPackage})`);
+export type BinaryKind = keyof typeof BINARIES;
+
+/** The first executable of the kind's names on `searchPath`; else an Error saying which package provides it. */
+export function findBinary(kind: BinaryKind, searchPath: string = process.env.PATH ?? ""): string {
+    const { names, debian, homebrew } = BINARIES[kind];
+    for (const dir of searchPath.split(path.delimiter).filter(Boolean)) {
+        for (const name of names) {
+            const candidate = path.join(dir, name);
+            try {
+                fs.accessSync(candidate, fs.constants.X_OK);
+                if (fs.statSync(candidate).isFile()) return candidate;
+            } catch {
+                /* not here */
+            }
+        }
+    }
+    throw new Error(
+        `${names[names.length - 1]} not found (looked for ${names.join(", ")} on PATH): install it — ` +
+            `Debian/Ubuntu: apt-get install ${debian}; macOS: brew install ${homebrew}`,
+    );
 }
 
 export function freePort(): Promise<number> {
@@ -92,11 +110,18 @@ async function waitUntilReady(name: string, url: string, child: ChildProcess, ou
     throw new Error(`${name} not ready at ${url} within ${timeoutMs} ms:\n${output()}`);
 }
 
+/** app/dist is missing or older than a source file: the harness must run the app as it is now. */
+function appBuildIsStale(): boolean {
+    const built = path.join(ROOT, "app", "dist", "main.js");
+    if (!fs.existsSync(built)) return true;
+    const builtAt = fs.statSync(built).mtimeMs;
+    const srcDir = path.join(ROOT, "app", "src");
+    return fs.readdirSync(srcDir, { recursive: true, encoding: "utf8" }).some((f) => f.endsWith(".ts") && fs.statSync(path.join(srcDir, f)).mtimeMs > builtAt);
+}
+
 export async function startLocalObservability(options: LocalObservabilityOptions = {}): Promise<LocalObservability> {
-    requireBinary(BINARIES.prometheus, "prometheus");
-    requireBinary(BINARIES.alertmanager, "prometheus-alertmanager");
-    requireBinary(BINARIES.nodeExporter, "prometheus-node-exporter");
-    if (!fs.existsSync(path.join(ROOT, "app", "dist", "main.js"))) {
+    const binary = { prometheus: findBinary("prometheus"), alertmanager: findBinary("alertmanager"), nodeExporter: findBinary("nodeExporter") };
+    if (appBuildIsStale()) {
         const build = spawnSync("npm", ["run", "build", "-w", "app"], { cwd: ROOT, encoding: "utf8" });
         if (build.status !== 0) throw new Error(`app build failed:\n${build.stdout}${build.stderr}`);
     }
@@ -186,14 +211,14 @@ export async function startLocalObservability(options: LocalObservabilityOptions
             FAULT_ERROR_RATIO: "0",
             LOG_LEVEL: "warn",
         });
-        const node = launch(BINARIES.nodeExporter, BINARIES.nodeExporter, [`--web.listen-address=127.0.0.1:${nodePort}`]);
-        const am = launch(BINARIES.alertmanager, BINARIES.alertmanager, [
+        const node = launch("node_exporter", binary.nodeExporter, [`--web.listen-address=127.0.0.1:${nodePort}`]);
+        const am = launch("alertmanager", binary.alertmanager, [
             `--config.file=${path.join(configDir, "alertmanager.yml")}`,
             `--storage.path=${path.join(configDir, "alertmanager-data")}`,
             `--web.listen-address=127.0.0.1:${amPort}`,
             "--cluster.listen-address=",
         ]);
-        const prom = launch(BINARIES.prometheus, BINARIES.prometheus, [
+        const prom = launch("prometheus", binary.prometheus, [
             `--config.file=${path.join(configDir, "prometheus.yml")}`,
             `--storage.tsdb.path=${path.join(configDir, "prometheus-data")}`,
             `--web.listen-address=127.0.0.1:${promPort}`,
@@ -227,20 +252,4 @@ export async function startLocalObservability(options: LocalObservabilityOptions
         },
         stop,
     };
-}
-
-if (require.main === module) {
-    startLocalObservability({ verbose: false }).then((local) => {
-        console.log(`app            ${local.appUrl}\nprometheus     ${local.prometheusUrl}\nalertmanager   ${local.alertmanagerUrl}\nnode_exporter  ${local.nodeExporterUrl}\nconfigs        ${local.configDir}\nCtrl-C stops everything.`);
-        const stopTraffic = local.startTraffic(20);
-        const shutdown = () => {
-            stopTraffic();
-            local.stop().then(() => process.exit(0));
-        };
-        process.on("SIGINT", shutdown);
-        process.on("SIGTERM", shutdown);
-    }, (e) => {
-        console.error(e.message);
-        process.exit(1);
-    });
 }
