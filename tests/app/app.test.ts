@@ -118,6 +118,29 @@ describe("app: endpoints, metrics and logs (in process)", () => {
         expect(Math.max(...buckets)).to.equal(10);
     });
 
+    it("keeps the series count unchanged after 10,000 requests to distinct random paths", async function () {
+        this.timeout(120_000);
+        await request(ctx.port, "GET", "/never-seen-before");
+        // The request-labelled families; runtime metrics (GC kinds, handle types) may legitimately grow.
+        const seriesCount = async () =>
+            (await scrape(ctx.port)).filter((f) => f.name.startsWith("http_")).reduce((n, f) => n + f.metrics.length, 0);
+        const before = await seriesCount();
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 50 });
+        const hit = (i: number) =>
+            new Promise<void>((resolve, reject) => {
+                const req = http.get({ host: "127.0.0.1", port: ctx.port, path: `/${i}-${Math.random().toString(36).slice(2)}?q=${i}`, agent }, (res) => {
+                    res.resume();
+                    res.on("end", resolve);
+                });
+                req.on("error", reject);
+            });
+        for (let batch = 0; batch < 10_000; batch += 500) await Promise.all(Array.from({ length: 500 }, (_, i) => hit(batch + i)));
+        agent.destroy();
+        expect(await seriesCount()).to.equal(before);
+        const families = await scrape(ctx.port);
+        expect(counterValue(families, { method: "GET", route: "unmatched", status_code: "404" })).to.be.at.least(10_001);
+    });
+
     it("does not count /metrics scrapes", async () => {
         await scrape(ctx.port);
         await scrape(ctx.port);

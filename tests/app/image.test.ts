@@ -61,4 +61,14 @@ describe("app image (real Docker engine, stand-in base images)", function () {
         expect(write.status).to.not.equal(0);
         expect(write.stderr).to.match(/EROFS|read-only/);
     });
+
+    it("exits within 10 s of docker stop (SIGTERM drains, no SIGKILL needed)", () => {
+        const started = Date.now();
+        const stop = t.docker(["stop", "--time", "10", "devsecops-app-test"], { timeoutMs: 30_000 });
+        const seconds = (Date.now() - started) / 1000;
+        expect(stop.status, stop.stderr).to.equal(0);
+        expect(seconds).to.be.below(10);
+        const state = JSON.parse(t.docker(["inspect", "devsecops-app-test"]).stdout)[0].State;
+        expect(state.ExitCode, "exit code after SIGTERM").to.equal(0);
+    });
 });
