@@ -330,43 +330,48 @@ export interface AlertmanagerOptions {
     region?: string;
 }
 
+/** Receiver names by severity; alerts without a known severity go the warning way. */
+export const ALERTMANAGER_RECEIVERS = { critical: "sns-critical", warning: "sns-warning", none: "null" } as const;
+
 export function renderAlertmanagerConfig(options: AlertmanagerOptions = {}): string {
     let receivers: Record<string, unknown>[];
-    let receiver: string;
+    let critical: string;
+    let warning: string;
     if (options.snsTopicArn) {
         if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/.test(options.snsTopicArn)) {
             throw invalid("snsTopicArn", options.snsTopicArn, "an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)");
         }
         if (!REGION.test(options.region ?? "")) throw invalid("region", options.region, "the topic's AWS region, such as eu-west-1");
-        receiver = "sns";
+        const sns = (prefix: string) => ({
+            topic_arn: options.snsTopicArn,
+            // No credentials in the file: Alertmanager signs with the instance role.
+            sigv4: { region: options.region },
+            subject: `[${prefix}] [{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} on {{ .CommonLabels.instance }}`,
+            send_resolved: true,
+        });
+        critical = ALERTMANAGER_RECEIVERS.critical;
+        warning = ALERTMANAGER_RECEIVERS.warning;
         receivers = [
-            {
-                name: "sns",
-                sns_configs: [
-                    {
-                        topic_arn: options.snsTopicArn,
-                        sigv4: { region: options.region },
-                        subject: '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.severity }})',
-                        send_resolved: true,
-                    },
-                ],
-            },
-            { name: "null" },
+            { name: critical, sns_configs: [sns("CRITICAL")] },
+            { name: warning, sns_configs: [sns("WARNING")] },
+            { name: ALERTMANAGER_RECEIVERS.none },
         ];
     } else {
-        receiver = "null";
-        receivers = [{ name: "null" }];
+        // Local runs: alerts are visible in Alertmanager's UI and API, and go nowhere.
+        critical = warning = ALERTMANAGER_RECEIVERS.none;
+        receivers = [{ name: ALERTMANAGER_RECEIVERS.none }];
     }
     return YAML.stringify({
         route: {
-            receiver,
+            receiver: warning,
             group_by: ["alertname", "instance"],
             group_wait: "30s",
             group_interval: "5m",
-            repeat_interval: "4h",
+            repeat_interval: "12h",
             routes: [
-                { receiver, matchers: ['severity="critical"'], repeat_interval: "1h" },
-                { receiver, matchers: ['severity="warning"'], repeat_interval: "4h" },
+                // Critical pages quickly and repeats hourly; warnings batch and repeat twice a day.
+                { receiver: critical, matchers: ['severity="critical"'], group_wait: "10s", repeat_interval: "1h" },
+                { receiver: warning, matchers: ['severity="warning"'], group_wait: "1m", repeat_interval: "12h" },
             ],
         },
         // A critical alert on a host silences its warnings of the same name.

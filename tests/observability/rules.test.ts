@@ -63,6 +63,25 @@ describe("observability: rendered configs pass promtool and amtool", function ()
         expect(tool("promtool", ["check", "config", "static.yml"], dir).status).to.equal(0);
     });
 
+    it("amtool config routes test: critical and warning reach their SNS receivers, an unlabelled alert the warning one, and everything the null receiver locally", () => {
+        fs.writeFileSync(path.join(dir, "am-route-sns.yml"), renderAlertmanagerConfig({ snsTopicArn: "arn:aws:sns:eu-west-1:123456789012:devsecops-stack-prod-alerts", region: "eu-west-1" }));
+        fs.writeFileSync(path.join(dir, "am-route-null.yml"), renderAlertmanagerConfig({}));
+        const cases: [string, string[], string][] = [
+            ["am-route-sns.yml", ["alertname=HighErrorRate", "severity=critical"], "sns-critical"],
+            ["am-route-sns.yml", ["alertname=HighCPUUsage", "severity=warning"], "sns-warning"],
+            ["am-route-sns.yml", ["alertname=Watchdog"], "sns-warning"],
+            ["am-route-null.yml", ["alertname=HighErrorRate", "severity=critical"], "null"],
+            ["am-route-null.yml", ["alertname=HighCPUUsage", "severity=warning"], "null"],
+        ];
+        for (const [file, labels, receiver] of cases) {
+            const r = tool("amtool", ["config", "routes", "test", `--config.file=${file}`, `--verify.receivers=${receiver}`, ...labels], dir);
+            expect(r.status, `${file} ${labels.join(" ")} → ${receiver}: ${r.out}`).to.equal(0);
+        }
+        // The check can fail: a critical alert does not reach the warning receiver.
+        const wrong = tool("amtool", ["config", "routes", "test", "--config.file=am-route-sns.yml", "--verify.receivers=sns-warning", "severity=critical"], dir);
+        expect(wrong.status, wrong.out).to.equal(1);
+    });
+
     it("amtool check-config accepts Alertmanager with the SNS receiver and with the null receiver", () => {
         fs.writeFileSync(path.join(dir, "am-sns.yml"), renderAlertmanagerConfig({ snsTopicArn: "arn:aws:sns:eu-west-1:123456789012:devsecops-stack-prod-alerts", region: "eu-west-1" }));
         fs.writeFileSync(path.join(dir, "am-null.yml"), renderAlertmanagerConfig({}));
@@ -135,12 +154,14 @@ describe("observability: rendering", () => {
         }
     });
 
-    it("routes Alertmanager by severity to SNS, with a null receiver locally", () => {
-        const sns = YAML.parse(renderAlertmanagerConfig({ snsTopicArn: "arn:aws:sns:eu-west-1:123456789012:alerts", region: "eu-west-1" }));
-        expect(sns.route.routes.map((r: any) => r.matchers[0])).to.deep.equal(['severity="critical"', 'severity="warning"']);
-        expect(sns.receivers[0].sns_configs[0]).to.include({ topic_arn: "arn:aws:sns:eu-west-1:123456789012:alerts" });
-        expect(sns.receivers[0].sns_configs[0].sigv4).to.deep.equal({ region: "eu-west-1" });
-        expect(YAML.parse(renderAlertmanagerConfig()).route.receiver).to.equal("null");
+    it("Alertmanager publishes to SNS with SigV4 from the instance role (no keys in the file)", () => {
+        const am = YAML.parse(renderAlertmanagerConfig({ snsTopicArn: "arn:aws:sns:eu-west-1:123456789012:alerts", region: "eu-west-1" }));
+        const sns = am.receivers.flatMap((r: any) => r.sns_configs ?? []);
+        expect(sns).to.have.length(2);
+        for (const c of sns) {
+            expect(c).to.include({ topic_arn: "arn:aws:sns:eu-west-1:123456789012:alerts", send_resolved: true });
+            expect(c.sigv4).to.deep.equal({ region: "eu-west-1" });
+        }
     });
 });
 
