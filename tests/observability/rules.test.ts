@@ -181,6 +181,25 @@ describe("observability: the dashboard", () => {
         for (const p of dash.panels) expect(p.datasource.uid, p.title).to.equal("${datasource}");
     });
 
+    it("is well-formed for Grafana: unique panel ids, unique refIds per panel, panels inside 24 columns and not overlapping", () => {
+        const ids = dash.panels.map((p: any) => p.id);
+        expect(new Set(ids).size, "panel ids").to.equal(ids.length);
+        const cells = new Set<string>();
+        for (const p of dash.panels) {
+            expect(["stat", "timeseries"], p.title).to.include(p.type);
+            const refIds = p.targets.map((t: any) => t.refId);
+            expect(new Set(refIds).size, `${p.title} refIds`).to.equal(refIds.length);
+            const { x, y, w, h } = p.gridPos;
+            expect(x + w, `${p.title} width`).to.be.at.most(24);
+            for (let cx = x; cx < x + w; cx++) {
+                for (let cy = y; cy < y + h; cy++) {
+                    expect(cells.has(`${cx},${cy}`), `${p.title} overlaps another panel at ${cx},${cy}`).to.equal(false);
+                    cells.add(`${cx},${cy}`);
+                }
+            }
+        }
+    });
+
     it("has the panels the architecture asks for", () => {
         const titles = dash.panels.map((p: any) => p.title.toLowerCase()).join(" | ");
         for (const want of ["requests per second", "error %", "p95", "p99", "cpu %", "memory %", "active alerts", "targets up"]) expect(titles).to.contain(want);
