@@ -6,6 +6,7 @@
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as net from "node:net";
 import * as path from "node:path";
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const autocannon = require("autocannon") as (opts: object) => Promise<{ requests: { average: number }; latency: { p99: number }; non2xx: number; errors: number }>;
@@ -33,6 +34,17 @@ function startServer(script: string, port: number): Promise<ChildProcess> {
     });
 }
 
+/** A port the OS says is free on 127.0.0.1 (fixed ports collide with ephemeral client ports). */
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer().on("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as net.AddressInfo;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
 function median(xs: number[]): number {
     const s = [...xs].sort((a, b) => a - b);
     return s[Math.floor(s.length / 2)];
@@ -51,8 +63,8 @@ function get(port: number, p: string): Promise<string> {
 async function main(): Promise<void> {
     const build = spawnSync("npm", ["run", "build"], { cwd: APP_DIR, stdio: "inherit" });
     if (build.status !== 0) throw new Error("app build failed");
-    const appPort = 38100;
-    const barePort = 38101;
+    const appPort = await freePort();
+    const barePort = await freePort();
     const app = await startServer(path.join(APP_DIR, "dist", "main.js"), appPort);
     const bare = await startServer(path.join(__dirname, "bareServer.js"), barePort);
     const results = { app: { rps: [] as number[], p99: [] as number[] }, bare: { rps: [] as number[], p99: [] as number[] } };

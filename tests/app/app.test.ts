@@ -8,6 +8,7 @@ import { Writable } from "node:stream";
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const parsePrometheusTextFormat = require("parse-prometheus-text-format") as (text: string) => PromFamily[];
 import { App, createApp, FaultInjector } from "../../app/src/server";
+import { freePort } from "../../scripts/local/harness";
 import { AppSettings, readSettings } from "../../app/src/settings";
 
 interface PromFamily {
@@ -260,7 +261,7 @@ describe("app: the built process (node app/dist/main.js)", function () {
     });
 
     it("on SIGTERM stops accepting, finishes the in-flight request and exits 0", async () => {
-        const port = 20000 + Math.floor(Math.random() * 20000);
+        const port = await freePort();
         const p = run({ PORT: String(port), FAULT_INJECTION: "true" });
         for (let i = 0; i < 50; i++) {
             if (p.output().includes("listening")) break;
