@@ -110,6 +110,23 @@ async function waitUntilReady(name: string, url: string, child: ChildProcess, ou
     throw new Error(`${name} not ready at ${url} within ${timeoutMs} ms:\n${output()}`);
 }
 
+/**
+ * Process groups still running. The children are detached (their own groups), so if this
+ * process ends without stop() — a crash, process.exit() in a test runner — they are killed here.
+ */
+const orphanGuard = new Set<number>();
+const tempDirsInUse = new Set<string>();
+process.once("exit", () => {
+    for (const pid of orphanGuard) {
+        try {
+            process.kill(-pid, "SIGKILL");
+        } catch {
+            /* already gone */
+        }
+    }
+    for (const dir of tempDirsInUse) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 /** app/dist is missing or older than a source file: the harness must run the app as it is now. */
 function appBuildIsStale(): boolean {
     const built = path.join(ROOT, "app", "dist", "main.js");
@@ -127,6 +144,7 @@ export async function startLocalObservability(options: LocalObservabilityOptions
     }
     const [appPort, nodePort, promPort, amPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const configDir = fs.mkdtempSync(path.join(os.tmpdir(), "devsecops-local-"));
+    tempDirsInUse.add(configDir);
     const rulesDir = path.join(configDir, "rules");
     fs.mkdirSync(rulesDir);
     fs.writeFileSync(path.join(rulesDir, "recording_rules.yml"), renderRecordingRules());
@@ -168,6 +186,11 @@ export async function startLocalObservability(options: LocalObservabilityOptions
         child.on("error", (e) => (out += `\nspawn error: ${e.message}`));
         const entry = { name, child, output: () => out };
         children.push(entry);
+        if (child.pid) {
+            const pid = child.pid;
+            orphanGuard.add(pid);
+            child.once("exit", () => orphanGuard.delete(pid));
+        }
         return entry;
     };
 
@@ -183,7 +206,7 @@ export async function startLocalObservability(options: LocalObservabilityOptions
         }
         await Promise.all(
             children.map(({ child }) =>
-                child.exitCode !== null || child.signalCode !== null
+                child.exitCode !== null || child.signalCode !== null || !child.pid
                     ? Promise.resolve()
                     : new Promise<void>((resolve) => {
                           const kill = setTimeout(() => {
@@ -201,6 +224,7 @@ export async function startLocalObservability(options: LocalObservabilityOptions
             ),
         );
         fs.rmSync(configDir, { recursive: true, force: true });
+        tempDirsInUse.delete(configDir);
     };
 
     try {
@@ -245,8 +269,11 @@ export async function startLocalObservability(options: LocalObservabilityOptions
             if (r.status !== 200) throw new Error(`PUT /fault answered ${r.status}: ${r.body}`);
         },
         startTraffic(perSecond: number) {
+            // Every 100 ms send the whole requests owed so far, so low rates are honoured too.
+            let owed = 0;
             const timer = setInterval(() => {
-                for (let i = 0; i < Math.max(1, Math.round(perSecond / 10)); i++) httpRequest(`${appUrl}/`).catch(() => undefined);
+                owed += perSecond / 10;
+                for (; owed >= 1; owed--) httpRequest(`${appUrl}/`).catch(() => undefined);
             }, 100);
             return () => clearInterval(timer);
         },

@@ -100,6 +100,34 @@ describe("observability: npm run local", function () {
         });
     });
 
+    describe("the harness without stop() (live)", function () {
+        this.timeout(60_000);
+        let child: ChildProcess | undefined;
+        after(() => killGroup(child));
+
+        it("a process that exits without calling stop() leaves no server running and no config directory", async () => {
+            const script = `require("./scripts/local/harness").startLocalObservability().then((l) => {
+                console.log(JSON.stringify({ appUrl: l.appUrl, prometheusUrl: l.prometheusUrl, alertmanagerUrl: l.alertmanagerUrl, nodeExporterUrl: l.nodeExporterUrl, configDir: l.configDir }));
+                process.exit(0);
+            }, (e) => { console.error(e.message); process.exit(1); });`;
+            child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+            let out = "";
+            child.stdout!.on("data", (d) => (out += d));
+            child.stderr!.on("data", (d) => (out += d));
+            const code = await within("the harness process", new Promise<number | null>((resolve) => child!.on("exit", resolve)), 45_000);
+            expect(code, out).to.equal(0);
+            const urls = JSON.parse(out.trim().split("\n").pop()!);
+            expect(fs.existsSync(urls.configDir), `${urls.configDir} removed`).to.equal(false);
+            for (const key of ["appUrl", "prometheusUrl", "alertmanagerUrl", "nodeExporterUrl"]) {
+                const stillUp = await httpRequest(`${urls[key]}/`).then(
+                    () => true,
+                    () => false,
+                );
+                expect(stillUp, `${key} ${urls[key]} still answers`).to.equal(false);
+            }
+        });
+    });
+
     describe("the whole rehearsal (live)", function () {
         this.timeout(90_000);
         let cli: ReturnType<typeof startCli> | undefined;
