@@ -44,7 +44,8 @@ export const DEFAULT_ALERT_DURATIONS: AlertDurations = {
     targetDown: "2m",
 };
 
-export const DEFAULT_RUNBOOK_BASE_URL = "https://github.com/devsecops-stack/devsecops-stack/blob/main/docs/runbooks.md";
+/** The runbooks' path in this repository; pass `runbookBaseUrl` with the published (e.g. repository web) URL. */
+export const DEFAULT_RUNBOOK_BASE_URL = "docs/runbooks.md";
 export const DEFAULT_RULE_FILES = ["/etc/prometheus/rules/*.yml"];
 
 /** Ports the stack's exporters listen on. */
@@ -248,9 +249,14 @@ function checkThresholds(t: AlertThresholds): void {
 
 export function renderAlertRules(thresholds: AlertThresholds, options: AlertRuleOptions = {}): string {
     checkThresholds(thresholds);
+    for (const key of Object.keys(options.durations ?? {})) {
+        if (!(key in DEFAULT_ALERT_DURATIONS)) throw invalid(`durations.${key}`, (options.durations as Record<string, unknown>)[key], `one of ${Object.keys(DEFAULT_ALERT_DURATIONS).join(", ")}`);
+    }
     const d = { ...DEFAULT_ALERT_DURATIONS, ...options.durations };
     for (const [k, v] of Object.entries(d)) checkDuration(`durations.${k}`, v);
-    const runbook = (anchor: string) => `${options.runbookBaseUrl ?? DEFAULT_RUNBOOK_BASE_URL}#${anchor}`;
+    const runbookBase = options.runbookBaseUrl ?? DEFAULT_RUNBOOK_BASE_URL;
+    if (!runbookBase || /[#\s]/.test(runbookBase)) throw invalid("runbookBaseUrl", runbookBase, "a URL or path of runbooks.md without a #fragment or spaces");
+    const runbook = (anchor: string) => `${runbookBase}#${anchor}`;
     const t = thresholds;
     const rules = [
         {

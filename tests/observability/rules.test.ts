@@ -129,6 +129,9 @@ describe("observability: rendering", () => {
         expect(() => renderPrometheusConfig({ targets: { kind: "ec2", region: "", tagKey: "k", tagValue: "v" } })).to.throw(/targets.region = "": an AWS region/);
         expect(() => renderAlertRules({ ...DEFAULT_ALERT_THRESHOLDS, cpuPercent: 120 })).to.throw("thresholds.cpuPercent = 120: a number from 1 to 100");
         expect(() => renderAlertRules(DEFAULT_ALERT_THRESHOLDS, { durations: { cpu: "ten minutes" } })).to.throw(/durations.cpu = "ten minutes"/);
+        expect(() => renderAlertRules(DEFAULT_ALERT_THRESHOLDS, { durations: { errorRatio: "5m" } as never })).to.throw(/durations.errorRatio = "5m": one of errorRate, latency/);
+        expect(() => renderAlertRules(DEFAULT_ALERT_THRESHOLDS, { runbookBaseUrl: "https://x/runbooks.md#top" })).to.throw(/runbookBaseUrl = "https:\/\/x\/runbooks.md#top"/);
+        expect(() => renderAlertRules({ ...DEFAULT_ALERT_THRESHOLDS, errorRatio: 0 })).to.throw("thresholds.errorRatio = 0: a number from 0 to 1 (not 0)");
         expect(() => renderAlertmanagerConfig({ snsTopicArn: "arn:aws:sns:eu-west-1:123456789012:t" })).to.throw(/region = undefined/);
     });
 
