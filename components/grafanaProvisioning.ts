@@ -18,12 +18,15 @@ export const PROMETHEUS_DATASOURCE_UID = "devsecops-prometheus";
 
 /** A bounded wait for Grafana's /api/health, in Node so it runs wherever `pulumi up` does. */
 export function healthWaitScript(timeoutSeconds: number): string {
+    if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1) {
+        throw new Error(`healthTimeoutSeconds = ${JSON.stringify(timeoutSeconds)}: a whole number of seconds, at least 1`);
+    }
     return [
         "const deadline = Date.now() + " + timeoutSeconds * 1000 + ";",
         "const url = process.env.GRAFANA_URL.replace(/\\/$/, '') + '/api/health';",
         "(async () => {",
         "  for (;;) {",
-        "    try { const r = await fetch(url); if (r.ok) { console.log('grafana healthy: ' + url); return; } } catch {}",
+        "    try { const r = await fetch(url, { signal: AbortSignal.timeout(10000) }); if (r.ok) { console.log('grafana healthy: ' + url); return; } } catch {}",
         "    if (Date.now() > deadline) { console.error('grafana not healthy at ' + url + ' after " + timeoutSeconds + " s'); process.exit(1); }",
         "    await new Promise((r) => setTimeout(r, 5000));",
         "  }",

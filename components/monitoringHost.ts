@@ -7,8 +7,8 @@ import {
     renderPrometheusConfig,
     renderRecordingRules,
 } from "../prometheus";
-import { monitoringHostPolicy } from "./hostPolicies";
-import { renderConfigShippingScript, renderMonitoringHostUserData } from "./hostUserData";
+import { monitoringHostPolicy } from "./iam/hostPolicies";
+import { renderConfigShippingScript, renderMonitoringHostUserData } from "./cloudInit/hostUserData";
 import { hardenedInstanceArgs, instanceRole } from "./hostBaseline";
 import { stackPrefix, standardTags } from "./tags";
 
@@ -47,6 +47,29 @@ export function ampRemoteWriteUrl(workspaceArn: string): { url: string; region: 
     return { url: `https://aps-workspaces.${region}.amazonaws.com/workspaces/${id}/api/v1/remote_write`, region };
 }
 
+const CIDR = /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
+
+/**
+ * The security group is this host's only boundary, so its sources are checked here too,
+ * not only by the stack config: a caller can never open the UIs to the internet.
+ */
+export function validateMonitoringHostArgs(args: Pick<MonitoringHostArgs, "operatorCidrs" | "prometheusVolumeGiB" | "prometheusRetentionDays">): void {
+    const cidrs = args.operatorCidrs;
+    if (!Array.isArray(cidrs) || cidrs.length === 0) {
+        throw new Error(`operatorCidrs = ${JSON.stringify(cidrs)}: at least one CIDR of the operators' networks (e.g. 203.0.113.0/24)`);
+    }
+    for (const c of cidrs) {
+        if (typeof c !== "string" || !CIDR.test(c)) throw new Error(`operatorCidrs entry ${JSON.stringify(c)}: a CIDR block such as 203.0.113.0/24`);
+        if (/\/0$/.test(c)) throw new Error(`operatorCidrs entry ${JSON.stringify(c)}: the whole internet is not an operator network; use your office or VPN CIDR`);
+    }
+    if (!Number.isInteger(args.prometheusVolumeGiB) || args.prometheusVolumeGiB < 1) {
+        throw new Error(`prometheusVolumeGiB = ${JSON.stringify(args.prometheusVolumeGiB)}: a whole number of GiB, at least 1`);
+    }
+    if (!Number.isInteger(args.prometheusRetentionDays) || args.prometheusRetentionDays < 1) {
+        throw new Error(`prometheusRetentionDays = ${JSON.stringify(args.prometheusRetentionDays)}: a whole number of days, at least 1`);
+    }
+}
+
 /**
  * Prometheus, Alertmanager and Grafana on one EC2 host in a public subnet, reachable
  * only from the operators' networks; TSDB on an encrypted volume that outlives the
@@ -66,6 +89,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
 
     constructor(name: string, args: MonitoringHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("devsecops:hosts:MonitoringHost", name, {}, opts);
+        validateMonitoringHostArgs(args);
         const parent = { parent: this };
         const tags = (extra: Record<string, string> = {}) => standardTags("monitoring-host", extra);
         const prefix = stackPrefix();

@@ -5,8 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { appHostPolicy } from "./hostPolicies";
-import { renderAppHostUserData, secretEnvName } from "./hostUserData";
+import { appHostPolicy } from "./iam/hostPolicies";
+import { renderAppHostUserData, secretEnvName } from "./cloudInit/hostUserData";
 import { hardenedInstanceArgs, instanceRole } from "./hostBaseline";
 import { DISCOVERY_TAG_KEY } from "./monitoringHost";
 import { stackPrefix, standardTags } from "./tags";
@@ -35,6 +35,28 @@ export interface ObservedAppHostArgs {
     cpuAlarmPercent: number;
     /** Start the app with fault injection available (the alert drill). */
     faultInjection: boolean;
+}
+
+/** Bad arguments fail before any resource exists, naming the setting, the value and what is allowed. */
+export function validateObservedAppHostArgs(
+    args: Pick<ObservedAppHostArgs, "appName" | "ecrKeepImages" | "scanMaxCritical" | "scanMaxHigh" | "cpuAlarmPercent" | "secretArns">,
+): void {
+    const wholeAtLeast = (setting: string, value: number, min: number, allowed: string) => {
+        if (!Number.isInteger(value) || value < min) throw new Error(`${setting} = ${JSON.stringify(value)}: ${allowed}`);
+    };
+    // Names the ECR repository and the log group: lower-case, no path separators.
+    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(args.appName)) {
+        throw new Error(`appName = ${JSON.stringify(args.appName)}: lower-case letters, digits, '.', '_' and '-', starting with a letter or digit`);
+    }
+    wholeAtLeast("ecrKeepImages", args.ecrKeepImages, 1, "a whole number of images to keep, at least 1");
+    wholeAtLeast("scanMaxCritical", args.scanMaxCritical, 0, "a whole number of CRITICAL findings allowed, 0 or more");
+    wholeAtLeast("scanMaxHigh", args.scanMaxHigh, -1, "a whole number of HIGH findings allowed, or -1 for HIGH not gating");
+    if (typeof args.cpuAlarmPercent !== "number" || !(args.cpuAlarmPercent > 0 && args.cpuAlarmPercent <= 100)) {
+        throw new Error(`cpuAlarmPercent = ${JSON.stringify(args.cpuAlarmPercent)}: a percentage above 0 and at most 100`);
+    }
+    for (const name of Object.keys(args.secretArns)) {
+        if (!/^[a-z0-9][a-z0-9-]*$/i.test(name)) throw new Error(`secretArns key ${JSON.stringify(name)}: letters, digits and '-' (it becomes the env var ${name.toUpperCase()})`);
+    }
 }
 
 /** Files that make up the image, as .dockerignore admits them. */
@@ -87,6 +109,7 @@ export class ObservedAppHost extends pulumi.ComponentResource {
 
     constructor(name: string, args: ObservedAppHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("devsecops:hosts:ObservedAppHost", name, {}, opts);
+        validateObservedAppHostArgs(args);
         const parent = { parent: this };
         const tags = (extra: Record<string, string> = {}) => standardTags("app-host", extra);
         const prefix = stackPrefix();

@@ -8,7 +8,7 @@ import {
     renderAppHostUserData,
     renderConfigShippingScript,
     renderMonitoringHostUserData,
-} from "../../components/hostUserData";
+} from "../../components/cloudInit/hostUserData";
 import { DEFAULT_ALERT_THRESHOLDS, renderAlertmanagerConfig, renderAlertRules, renderPrometheusConfig, renderRecordingRules } from "../../prometheus";
 import { ofType, RecordedResource, runStack, StackRun } from "../../scripts/stackUnderMocks";
 

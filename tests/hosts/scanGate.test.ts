@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { DescribeImageScanFindingsCommand, ECRClient, ScanNotFoundException } from "@aws-sdk/client-ecr";
 import { mockClient } from "aws-sdk-client-mock";
-import { judgeScan, waitForScan } from "../../scripts/ecr-scan-gate";
+import { judgeScan, main, waitForScan } from "../../scripts/ecr-scan-gate";
 
 const DIGEST = "sha256:" + "cd".repeat(32);
 const fast = { pollMs: 1, timeoutMs: 2000, log: () => undefined };
@@ -59,5 +59,77 @@ describe("ECR scan gate", () => {
         ecr.on(DescribeImageScanFindingsCommand).rejects(denied);
         const err = await waitForScan(new ECRClient({ region: "eu-west-1" }), "repo", DIGEST, fast).catch((e) => e);
         expect(err.message).to.contain("ecr:DescribeImageScanFindings");
+    });
+
+    it("fails when the scan itself failed, naming the status and ECR's description", async () => {
+        ecr.on(DescribeImageScanFindingsCommand)
+            .resolvesOnce({ imageScanStatus: { status: "IN_PROGRESS" } })
+            .resolves({ imageScanStatus: { status: "FAILED", description: "ScanFailed: internal error" } });
+        const err = await waitForScan(new ECRClient({ region: "eu-west-1" }), "repo", DIGEST, fast).catch((e) => e);
+        expect(err).to.be.instanceOf(Error);
+        expect(err.message).to.equal(`scan of repo@${DIGEST} ended FAILED: ScanFailed: internal error`);
+    });
+
+    describe("main (what the local.Command runs)", () => {
+        const saved = { ...process.env };
+        let out: string[];
+        let err: string[];
+        const origLog = console.log;
+        const origError = console.error;
+        beforeEach(() => {
+            out = [];
+            err = [];
+            console.log = (...a: unknown[]) => void out.push(a.join(" "));
+            console.error = (...a: unknown[]) => void err.push(a.join(" "));
+            Object.assign(process.env, {
+                REPOSITORY: "devsecops-stack-prod/devsecops-app",
+                IMAGE_DIGEST: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/devsecops-stack-prod/devsecops-app@${DIGEST}`,
+                AWS_REGION: "eu-west-1",
+                MAX_CRITICAL: "0",
+                MAX_HIGH: "-1",
+            });
+        });
+        afterEach(() => {
+            console.log = origLog;
+            console.error = origError;
+            for (const k of ["REPOSITORY", "IMAGE_DIGEST", "AWS_REGION", "MAX_CRITICAL", "MAX_HIGH"]) {
+                if (saved[k] === undefined) delete process.env[k];
+                else process.env[k] = saved[k];
+            }
+        });
+
+        it("exit 0 under the limits, printing the counts; asks ECR about the digest, not a tag", async () => {
+            ecr.on(DescribeImageScanFindingsCommand).resolves(complete({ HIGH: 7, MEDIUM: 3 }));
+            expect(await main()).to.equal(0);
+            expect(out.join("\n")).to.contain('{"HIGH":7,"MEDIUM":3}').and.contain("accepted");
+            expect(ecr.commandCalls(DescribeImageScanFindingsCommand)[0].args[0].input.imageId).to.deep.equal({ imageDigest: DIGEST });
+        });
+
+        it("exit 1 over the CRITICAL limit, printing the counts and the reason", async () => {
+            ecr.on(DescribeImageScanFindingsCommand).resolves(complete({ CRITICAL: 2, HIGH: 1 }));
+            expect(await main()).to.equal(1);
+            expect(out.join("\n")).to.contain('"CRITICAL":2');
+            expect(err.join("\n")).to.contain("2 CRITICAL findings exceed scanMaxCritical=0");
+        });
+
+        it("exit 1 over a HIGH limit when HIGH gates; the same scan passes with MAX_HIGH=-1", async () => {
+            ecr.on(DescribeImageScanFindingsCommand).resolves(complete({ HIGH: 5 }));
+            process.env.MAX_HIGH = "4";
+            expect(await main()).to.equal(1);
+            expect(err.join("\n")).to.contain("5 HIGH findings exceed scanMaxHigh=4");
+            process.env.MAX_HIGH = "-1";
+            expect(await main()).to.equal(0);
+        });
+
+        it("exit 2 without a digest, and a clear error for a bad limit", async () => {
+            process.env.IMAGE_DIGEST = "repo:latest";
+            expect(await main()).to.equal(2);
+            expect(err.join("\n")).to.contain('IMAGE_DIGEST="repo:latest"');
+            process.env.IMAGE_DIGEST = DIGEST;
+            process.env.MAX_CRITICAL = "-3";
+            const e = await main().catch((x) => x);
+            expect(e.message).to.equal('MAX_CRITICAL="-3": a whole number, at least 0');
+            expect(ecr.commandCalls(DescribeImageScanFindingsCommand)).to.have.length(0);
+        });
     });
 });

@@ -1,4 +1,4 @@
-import { policyDocument, PolicyStatement } from "./policyDocument";
+import { policyDocument, PolicyStatement } from "../policyDocument";
 
 /**
  * The hosts' inline IAM policies as pure functions. Every statement names its
