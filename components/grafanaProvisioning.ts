@@ -45,8 +45,9 @@ export class GrafanaProvisioning extends pulumi.ComponentResource {
     constructor(name: string, args: GrafanaProvisioningArgs, opts?: pulumi.ComponentResourceOptions) {
         super("devsecops:grafana:GrafanaProvisioning", name, {}, opts);
         const wait = new command.local.Command(`${name}-health-wait`, {
-            create: `node -e ${JSON.stringify(healthWaitScript(args.healthTimeoutSeconds ?? 600))}`,
-            environment: { GRAFANA_URL: args.grafanaUrl },
+            // The script travels in the environment: no shell quoting can mangle it.
+            create: 'node -e "$GRAFANA_HEALTH_WAIT_JS"',
+            environment: { GRAFANA_URL: args.grafanaUrl, GRAFANA_HEALTH_WAIT_JS: healthWaitScript(args.healthTimeoutSeconds ?? 600) },
             triggers: [args.grafanaUrl],
         }, { parent: this });
 

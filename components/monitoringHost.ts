@@ -88,8 +88,9 @@ export class MonitoringHost extends pulumi.ComponentResource {
     readonly region: pulumi.Output<string>;
 
     constructor(name: string, args: MonitoringHostArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("devsecops:hosts:MonitoringHost", name, {}, opts);
+        // Before super(): bad arguments leave no half-registered component behind.
         validateMonitoringHostArgs(args);
+        super("devsecops:hosts:MonitoringHost", name, {}, opts);
         const parent = { parent: this };
         const tags = (extra: Record<string, string> = {}) => standardTags("monitoring-host", extra);
         const prefix = stackPrefix();

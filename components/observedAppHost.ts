@@ -108,8 +108,9 @@ export class ObservedAppHost extends pulumi.ComponentResource {
     readonly platformLogGroupName: pulumi.Output<string>;
 
     constructor(name: string, args: ObservedAppHostArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("devsecops:hosts:ObservedAppHost", name, {}, opts);
+        // Before super(): bad arguments leave no half-registered component behind.
         validateObservedAppHostArgs(args);
+        super("devsecops:hosts:ObservedAppHost", name, {}, opts);
         const parent = { parent: this };
         const tags = (extra: Record<string, string> = {}) => standardTags("app-host", extra);
         const prefix = stackPrefix();

@@ -1,0 +1,391 @@
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import * as http from "node:http";
+import { AddressInfo } from "node:net";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import YAML from "yaml";
+import { unwrapSecrets } from "../../scripts/stackUnderMocks";
+
+/**
+ * The three host components composed with stand-ins for the foundation's outputs (no
+ * index.ts, no stack config), under mocks of their own: proves the components on their
+ * own terms, and runs the two local commands they register for real.
+ */
+
+const PROJECT = "devsecops-stack";
+const STACK = "hosts-test";
+const REGION = "eu-west-1";
+const ACCOUNT = "123456789012";
+const ROOT = path.resolve(__dirname, "..", "..");
+/** A recognisable stand-in for the vault's generated Grafana password. */
+const GRAFANA_PASSWORD = "stand-in-grafana-password-Kx93!";
+const ECR_TOKEN = "stand-in-ecr-token-77aa";
+const DIGEST = "sha256:" + "ef".repeat(32);
+const FOUNDATION = {
+    vpcId: "vpc-0standin",
+    publicSubnetId: "subnet-0public",
+    privateSubnetId: "subnet-0private",
+    alertTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:devsecops-stack-hosts-test-alerts`,
+    alertTopicKeyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/alerts-key`,
+    appSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:devsecops-stack/hosts-test/app-session-key-AbCdEf`,
+    grafanaSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:devsecops-stack/hosts-test/grafana-admin-password-GhIjKl`,
+};
+/** Resource types AWS cannot tag. */
+const UNTAGGABLE = new Set(["aws:iam/rolePolicy:RolePolicy", "aws:ecr/lifecyclePolicy:LifecyclePolicy", "aws:ec2/volumeAttachment:VolumeAttachment"]);
+
+interface Registered {
+    type: string;
+    name: string;
+    urn: string;
+    parent: string;
+    custom: boolean;
+    provider: string;
+    dependencies: string[];
+    rawInputs: Record<string, any>;
+    inputs: Record<string, any>;
+}
+
+function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+    const state: Record<string, any> = { ...inputs, arn: `arn:aws:${type.split(":")[1]?.split("/")[0]}:${REGION}:${ACCOUNT}:${name}` };
+    switch (type) {
+        case "aws:cloudwatch/logGroup:LogGroup":
+            state.arn = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${inputs.name}`;
+            break;
+        case "aws:ecr/repository:Repository":
+            state.registryId = ACCOUNT;
+            state.repositoryUrl = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${inputs.name}`;
+            state.arn = `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/${inputs.name}`;
+            break;
+        case "docker:index/image:Image":
+            state.repoDigest = `${String(inputs.imageName).replace(/:[^/:]+$/, "")}@${DIGEST}`;
+            break;
+        case "aws:ec2/instance:Instance":
+            state.privateIp = name.startsWith("app") ? "10.0.11.20" : "10.0.1.30";
+            state.publicDns = name.startsWith("app") ? "" : `ec2-198-51-100-30.${REGION}.compute.amazonaws.com`;
+            break;
+        case "aws:ssm/document:Document":
+            state.latestVersion = "1";
+            break;
+        case "aws:ssm/association:Association":
+            state.associationId = `${name}-association`;
+            break;
+    }
+    return state;
+}
+
+function mockCall(token: string, args: Record<string, any>): Record<string, any> {
+    switch (token) {
+        case "aws:index/getRegion:getRegion":
+            return { region: REGION, name: REGION, id: REGION };
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+            return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/standin`, userId: "AIDASTANDIN" };
+        case "aws:ssm/getParameter:getParameter":
+            return { ...args, value: "ami-0standin", type: "String" };
+        case "aws:ec2/getSubnet:getSubnet":
+            return { ...args, availabilityZone: `${REGION}a`, vpcId: FOUNDATION.vpcId };
+        case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return { userName: "AWS", password: ECR_TOKEN, authorizationToken: "c3RhbmRpbg==", proxyEndpoint: "https://standin", expiresAt: "2030-01-01T00:00:00Z", id: REGION };
+        default:
+            throw new Error(`unexpected call ${token}: add it to the stand-in mocks`);
+    }
+}
+
+function value<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => o.apply((v) => resolve(v)));
+}
+
+function waitForRegistrations(): Promise<void> {
+    return (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> }).waitForRPCs();
+}
+
+/** Runs `sh -c <command>` as local.Command would, with the given environment. */
+function runShell(commandLine: string, env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; out: string }> {
+    return new Promise((resolve, reject) => {
+        const child = spawn("sh", ["-c", commandLine], { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env } });
+        let out = "";
+        child.stdout.on("data", (d) => (out += d));
+        child.stderr.on("data", (d) => (out += d));
+        const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+        child.on("error", reject);
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            resolve({ code, out });
+        });
+    });
+}
+
+async function serve(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
+    const server = http.createServer(handler);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+describe("host components composed with stand-in foundation outputs", function () {
+    this.timeout(90_000);
+    const registered: Registered[] = [];
+    let components: Record<string, any>;
+    let hosts: { MonitoringHost: any; ObservedAppHost: any; GrafanaProvisioning: any };
+
+    const byName = (type: string, name: string) => {
+        const r = registered.find((x) => x.type === type && x.name === name);
+        expect(r, `${type} ${name}`).to.not.equal(undefined);
+        return r!;
+    };
+    const monitoringArgs = (overrides: Record<string, unknown> = {}) => ({
+        vpcId: pulumi.output(FOUNDATION.vpcId),
+        subnetId: pulumi.output(FOUNDATION.publicSubnetId),
+        instanceType: "t3.medium",
+        operatorCidrs: ["203.0.113.0/24", "2001:db8::/48"],
+        alertTopicArn: pulumi.output(FOUNDATION.alertTopicArn),
+        alertTopicKeyArn: pulumi.output(FOUNDATION.alertTopicKeyArn),
+        grafanaAdminSecretArn: pulumi.output(FOUNDATION.grafanaSecretArn),
+        grafanaReadPolicyJson: pulumi.output(JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: FOUNDATION.grafanaSecretArn }] })),
+        thresholds: { errorRatio: 0.05, latencyP95Seconds: 0.5, cpuPercent: 80, memoryPercent: 85, diskFreePercent: 10 },
+        prometheusRetentionDays: 15,
+        prometheusVolumeGiB: 30,
+        platformLogRetentionDays: 90,
+        ...overrides,
+    });
+    const appArgs = (monitoringSecurityGroupId: pulumi.Input<string>, overrides: Record<string, unknown> = {}) => ({
+        appName: "devsecops-app",
+        appDirectory: path.join(ROOT, "app"),
+        vpcId: pulumi.output(FOUNDATION.vpcId),
+        subnetId: pulumi.output(FOUNDATION.privateSubnetId),
+        instanceType: "t3.small",
+        monitoringSecurityGroupId,
+        secretArns: { "app-session-key": pulumi.output(FOUNDATION.appSecretArn) },
+        secretsReadPolicyJson: pulumi.output(JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: FOUNDATION.appSecretArn }] })),
+        alertTopicArn: pulumi.output(FOUNDATION.alertTopicArn),
+        appLogRetentionDays: 30,
+        platformLogRetentionDays: 90,
+        ecrKeepImages: 5,
+        scanMaxCritical: 0,
+        scanMaxHigh: 3,
+        cpuAlarmPercent: 80,
+        faultInjection: false,
+        ...overrides,
+    });
+
+    before(async () => {
+        await pulumi.runtime.setMocks(
+            {
+                newResource: (args) => ({ id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) }),
+                call: (args) => mockCall(args.token, args.inputs),
+            },
+            PROJECT,
+            STACK,
+            false,
+        );
+        // The mock API hides parents, providers and dependencies; the registration request carries them.
+        const monitor = (require("@pulumi/pulumi/runtime/settings") as { getMonitor(): any }).getMonitor();
+        const register = monitor.registerResource.bind(monitor);
+        monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) =>
+            register(req, (err: unknown, resp: any) => {
+                if (!err) {
+                    registered.push({
+                        type: req.getType(),
+                        name: req.getName(),
+                        urn: resp.getUrn(),
+                        parent: req.getParent(),
+                        custom: req.getCustom(),
+                        provider: req.getProvider(),
+                        dependencies: req.getDependenciesList(),
+                        rawInputs: {},
+                        inputs: {},
+                    });
+                }
+                callback(err, resp);
+            });
+        const inputsByName = new Map<string, Record<string, any>>();
+        const mocks = monitor.mocks;
+        const newResource = mocks.newResource.bind(mocks);
+        mocks.newResource = (args: pulumi.runtime.MockResourceArgs) => {
+            const r = newResource(args);
+            inputsByName.set(`${args.type}::${args.name}`, args.inputs);
+            return r;
+        };
+
+        hosts = {
+            MonitoringHost: require("../../components/monitoringHost").MonitoringHost,
+            ObservedAppHost: require("../../components/observedAppHost").ObservedAppHost,
+            GrafanaProvisioning: require("../../components/grafanaProvisioning").GrafanaProvisioning,
+        };
+        const monitoring = new hosts.MonitoringHost("monitoring", monitoringArgs());
+        const app = new hosts.ObservedAppHost("app", appArgs(monitoring.securityGroupId));
+        const grafana = new hosts.GrafanaProvisioning("grafana", {
+            grafanaUrl: monitoring.grafanaUrl,
+            adminPassword: pulumi.secret(GRAFANA_PASSWORD),
+            healthTimeoutSeconds: 2,
+        });
+        components = { monitoring, app, grafana };
+        await waitForRegistrations();
+        for (const r of registered) {
+            r.rawInputs = inputsByName.get(`${r.type}::${r.name}`) ?? {};
+            r.inputs = unwrapSecrets(r.rawInputs);
+        }
+    });
+
+    it("registers every resource inside one of the three components, each with its type token", () => {
+        const roots = registered.filter((r) => r.type.startsWith("devsecops:"));
+        expect(roots.map((r) => r.type).sort()).to.deep.equal([
+            "devsecops:grafana:GrafanaProvisioning",
+            "devsecops:hosts:MonitoringHost",
+            "devsecops:hosts:ObservedAppHost",
+        ]);
+        const rootUrns = new Set(roots.map((r) => r.urn));
+        const custom = registered.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
+        expect(custom.length).to.be.greaterThan(25);
+        for (const r of custom) expect(rootUrns.has(r.parent), `${r.type} ${r.name} parent ${r.parent}`).to.equal(true);
+    });
+
+    it("tags every taggable AWS resource with the standard tags", () => {
+        const aws = registered.filter((r) => r.custom && r.type.startsWith("aws:"));
+        for (const r of aws.filter((x) => !UNTAGGABLE.has(x.type))) {
+            expect(r.inputs.tags, `${r.type} ${r.name}`).to.include({ Project: PROJECT, Stack: STACK, ManagedBy: "pulumi" });
+            expect(r.inputs.tags.Component, `${r.type} ${r.name}`).to.be.a("string").and.not.equal("");
+        }
+    });
+
+    it("the shipped prometheus.yml discovers the app host and only it (Grafana's :3000 is not the app)", () => {
+        const doc = JSON.parse(byName("aws:ssm/document:Document", "monitoring-config").inputs.content);
+        const script = doc.mainSteps[0].inputs.runCommand.join("\n") as string;
+        const prom = YAML.parse(Buffer.from(/write prometheus\.yml '([^']+)'/.exec(script)![1], "base64").toString("utf8"));
+        const appTags = byName("aws:ec2/instance:Instance", "app-instance").inputs.tags as Record<string, string>;
+        const monitoringTags = byName("aws:ec2/instance:Instance", "monitoring-instance").inputs.tags as Record<string, string>;
+        const matches = (tags: Record<string, string>, filters: { name: string; values: string[] }[]) =>
+            filters.filter((f) => f.name.startsWith("tag:")).every((f) => f.values.includes(tags[f.name.slice(4)]));
+        const ec2Jobs = prom.scrape_configs.filter((j: any) => j.ec2_sd_configs);
+        expect(ec2Jobs.map((j: any) => [j.job_name, j.ec2_sd_configs[0].port])).to.deep.equal([["app", 3000], ["node", 9100]]);
+        for (const job of ec2Jobs) {
+            const sd = job.ec2_sd_configs[0];
+            expect(sd.region).to.equal(REGION);
+            expect(sd.filters.some((f: any) => f.name.startsWith("tag:")), `${job.job_name} filters by tag`).to.equal(true);
+            expect(matches(appTags, sd.filters), `${job.job_name} finds the app host`).to.equal(true);
+            expect(matches(monitoringTags, sd.filters), `${job.job_name} skips the monitoring host`).to.equal(false);
+        }
+    });
+
+    it("keeps the Grafana password out of every input except the provider's secret auth", () => {
+        const provider = registered.find((r) => r.type === "pulumi:providers:grafana")!;
+        expect(provider.rawInputs.auth, "auth is wrapped as a secret").to.have.property(pulumi.runtime.specialSigKey, pulumi.runtime.specialSecretSig);
+        expect(provider.inputs.auth).to.equal(`admin:${GRAFANA_PASSWORD}`);
+        const others = registered.filter((r) => r !== provider);
+        expect(others.length).to.be.greaterThan(25);
+        for (const r of others) {
+            const text = JSON.stringify(r.inputs);
+            expect(text, `${r.type} ${r.name}`).to.not.contain(GRAFANA_PASSWORD);
+            if (r.type !== "docker:index/image:Image") expect(text, `${r.type} ${r.name}`).to.not.contain(ECR_TOKEN);
+        }
+        const image = byName("docker:index/image:Image", "app-image");
+        expect(image.rawInputs.registry, "registry credentials are a secret").to.have.property(pulumi.runtime.specialSigKey, pulumi.runtime.specialSecretSig);
+    });
+
+    it("gives the lead's outputs: private app URL, operator URLs on the monitoring host, repository, digest, ids", async () => {
+        const { app, monitoring } = components;
+        expect(await value(app.appUrl)).to.equal("http://10.0.11.20:3000");
+        expect(await value(app.repositoryUrl)).to.equal(`${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/devsecops-stack-hosts-test/devsecops-app`);
+        expect(await value(app.imageDigest)).to.match(new RegExp(`devsecops-app@${DIGEST}$`));
+        expect(await value(app.instanceId)).to.equal("app-instance-id");
+        expect(await value(app.securityGroupId)).to.equal("app-sg-id");
+        const dns = `ec2-198-51-100-30.${REGION}.compute.amazonaws.com`;
+        expect(await value(monitoring.prometheusUrl)).to.equal(`http://${dns}:9090`);
+        expect(await value(monitoring.alertmanagerUrl)).to.equal(`http://${dns}:9093`);
+        expect(await value(monitoring.grafanaUrl)).to.equal(`http://${dns}:3000`);
+        expect(await value(monitoring.securityGroupId)).to.equal("monitoring-sg-id");
+        const provider = registered.find((r) => r.type === "pulumi:providers:grafana")!;
+        expect(provider.inputs.url).to.equal(`http://${dns}:3000`);
+    });
+
+    it("admits operator CIDRs (IPv4 and IPv6) on the monitoring ports and the monitoring SG on the app's", () => {
+        const sg = byName("aws:ec2/securityGroup:SecurityGroup", "monitoring-sg");
+        expect(sg.inputs.ingress.map((r: any) => [r.fromPort, r.cidrBlocks, r.ipv6CidrBlocks])).to.deep.equal([
+            [9090, ["203.0.113.0/24"], ["2001:db8::/48"]],
+            [9093, ["203.0.113.0/24"], ["2001:db8::/48"]],
+            [3000, ["203.0.113.0/24"], ["2001:db8::/48"]],
+        ]);
+        const appRules = registered.filter((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+        expect(appRules.map((r) => [r.inputs.fromPort, r.inputs.referencedSecurityGroupId, r.inputs.cidrIpv4])).to.deep.equal([
+            [3000, "monitoring-sg-id", undefined],
+            [9100, "monitoring-sg-id", undefined],
+        ]);
+    });
+
+    it("rejects bad arguments before registering anything, naming the setting, the value and what is allowed", () => {
+        const before = registered.length;
+        expect(() => new hosts.MonitoringHost("bad-monitoring", monitoringArgs({ operatorCidrs: ["0.0.0.0/0"] }))).to.throw(
+            'operatorCidrs entry "0.0.0.0/0": the whole internet is not an operator network',
+        );
+        expect(() => new hosts.MonitoringHost("bad-monitoring", monitoringArgs({ operatorCidrs: ["::/0"] }))).to.throw(/operatorCidrs entry "::\/0"/);
+        expect(() => new hosts.MonitoringHost("bad-monitoring", monitoringArgs({ operatorCidrs: [] }))).to.throw("operatorCidrs = []: at least one CIDR");
+        expect(() => new hosts.MonitoringHost("bad-monitoring", monitoringArgs({ operatorCidrs: ["office"] }))).to.throw('operatorCidrs entry "office": a CIDR block');
+        expect(() => new hosts.ObservedAppHost("bad-app", appArgs("sg-x", { scanMaxHigh: -2 }))).to.throw(
+            "scanMaxHigh = -2: a whole number of HIGH findings allowed, or -1 for HIGH not gating",
+        );
+        expect(() => new hosts.ObservedAppHost("bad-app", appArgs("sg-x", { appName: "My App" }))).to.throw('appName = "My App"');
+        expect(() => new hosts.GrafanaProvisioning("bad-grafana", { grafanaUrl: "http://x:3000", adminPassword: "p", healthTimeoutSeconds: 0 })).to.throw(
+            "healthTimeoutSeconds = 0: a whole number of seconds, at least 1",
+        );
+        expect(registered.length).to.equal(before);
+    });
+
+    describe("the registered local commands, run as local.Command would run them", () => {
+        it("scan gate: passes a scan under the limits and fails one over them, asking ECR about the pushed digest", async () => {
+            const gate = byName("command:local:Command", "app-scan-gate");
+            const requests: any[] = [];
+            let counts: Record<string, number> = {};
+            const ecr = await serve((req, res) => {
+                let body = "";
+                req.on("data", (d) => (body += d));
+                req.on("end", () => {
+                    requests.push({ target: req.headers["x-amz-target"], body: JSON.parse(body) });
+                    res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
+                    res.end(JSON.stringify({ imageScanStatus: { status: "COMPLETE" }, imageScanFindings: { findingSeverityCounts: counts } }));
+                });
+            });
+            const env = { ...gate.inputs.environment, AWS_ENDPOINT_URL_ECR: ecr.url, AWS_ACCESS_KEY_ID: "AKIASTANDIN", AWS_SECRET_ACCESS_KEY: "stand-in", AWS_EC2_METADATA_DISABLED: "true" };
+            try {
+                counts = { HIGH: 3, MEDIUM: 9 };
+                const pass = await runShell(gate.inputs.create, env);
+                expect(pass.code, pass.out).to.equal(0);
+                expect(pass.out).to.contain('"HIGH":3').and.contain("accepted");
+                counts = { CRITICAL: 1 };
+                const fail = await runShell(gate.inputs.create, env);
+                expect(fail.code, fail.out).to.equal(1);
+                expect(fail.out).to.contain("1 CRITICAL findings exceed scanMaxCritical=0");
+                counts = { HIGH: 4 };
+                const high = await runShell(gate.inputs.create, env);
+                expect(high.code, high.out).to.equal(1);
+                expect(high.out).to.contain("4 HIGH findings exceed scanMaxHigh=3");
+            } finally {
+                await ecr.close();
+            }
+            expect(requests[0].target).to.equal("AmazonEC2ContainerRegistry_V20150921.DescribeImageScanFindings");
+            expect(requests[0].body).to.deep.equal({ repositoryName: "devsecops-stack-hosts-test/devsecops-app", imageId: { imageDigest: DIGEST } });
+        });
+
+        it("Grafana health wait: exits 0 once /api/health answers, and non-zero within its bound when it never does", async () => {
+            const wait = byName("command:local:Command", "grafana-health-wait");
+            let healthy = true;
+            const grafana = await serve((req, res) => {
+                res.writeHead(req.url === "/api/health" && healthy ? 200 : 503);
+                res.end("{}");
+            });
+            try {
+                const env = (url: string) => ({ ...wait.inputs.environment, GRAFANA_URL: url });
+                const ok = await runShell(wait.inputs.create, env(grafana.url + "/"));
+                expect(ok.code, ok.out).to.equal(0);
+                expect(ok.out).to.contain(`grafana healthy: ${grafana.url}/api/health`);
+                healthy = false;
+                const started = Date.now();
+                const down = await runShell(wait.inputs.create, env(grafana.url), 30_000);
+                expect(down.code, down.out).to.equal(1);
+                expect(down.out).to.contain(`grafana not healthy at ${grafana.url}/api/health after 2 s`);
+                expect(Date.now() - started).to.be.lessThan(20_000);
+            } finally {
+                await grafana.close();
+            }
+        });
+    });
+});
