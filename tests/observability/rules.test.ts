@@ -102,6 +102,9 @@ describe("observability: rendering", () => {
         expect(app.ec2_sd_configs[0].filters[0]).to.deep.equal({ name: "tag:MonitoringTarget", values: ["s"] });
         expect(app.relabel_configs).to.deep.include({ source_labels: ["__meta_ec2_tag_Name"], regex: "(.+)", target_label: "instance" });
         expect(cfg.scrape_configs[1].ec2_sd_configs[0].port).to.equal(9100);
+        // node_exporter on the same host gets the same instance, so dashboards join app and host series.
+        expect(cfg.scrape_configs[1].relabel_configs).to.deep.include({ source_labels: ["__meta_ec2_tag_Name"], regex: "(.+)", target_label: "instance" });
+        expect(cfg.scrape_configs[1].ec2_sd_configs[0].filters).to.deep.include({ name: "instance-state-name", values: ["running"] });
         expect(cfg.remote_write).to.equal(undefined);
     });
 
