@@ -59,8 +59,12 @@ export function validateObservedAppHostArgs(
     }
 }
 
-/** Files that make up the image, as .dockerignore admits them. */
-const IMAGE_INPUTS = ["Dockerfile", "package.json", "package-lock.json", "tsconfig.json", "src"];
+/**
+ * Files that make up the image: at least what .dockerignore admits (plus the Dockerfile and
+ * .dockerignore itself). Hashing more than the build sees only costs a new tag; hashing less
+ * would rebuild a different image under an existing IMMUTABLE tag and fail the push.
+ */
+export const IMAGE_INPUTS = [".dockerignore", "Dockerfile", "package.json", "package-lock.json", "tsconfig.json", "src"];
 
 /** A content tag: the same sources give the same tag, any change a new one (IMMUTABLE tags). */
 export function imageContentTag(appDirectory: string): string {

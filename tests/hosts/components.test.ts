@@ -256,6 +256,8 @@ describe("host components composed with stand-in foundation outputs", function (
         const monitoringTags = byName("aws:ec2/instance:Instance", "monitoring-instance").inputs.tags as Record<string, string>;
         const matches = (tags: Record<string, string>, filters: { name: string; values: string[] }[]) =>
             filters.filter((f) => f.name.startsWith("tag:")).every((f) => f.values.includes(tags[f.name.slice(4)]));
+        // AWS caps a Command document's content at 64 KB.
+        expect(byName("aws:ssm/document:Document", "monitoring-config").inputs.content.length).to.be.lessThan(64 * 1024);
         const ec2Jobs = prom.scrape_configs.filter((j: any) => j.ec2_sd_configs);
         expect(ec2Jobs.map((j: any) => [j.job_name, j.ec2_sd_configs[0].port])).to.deep.equal([["app", 3000], ["node", 9100]]);
         for (const job of ec2Jobs) {
