@@ -228,28 +228,42 @@ export interface ShippedMonitoringConfig {
     alertmanagerYml: string;
 }
 
+/** The shipped files, relative to the config directory (mounted at /etc/prometheus and /etc/alertmanager). */
+const SHIPPED_FILES = ["prometheus.yml", "rules/alert_rules.yml", "rules/recording_rules.yml", "alertmanager.yml"] as const;
+
 /**
- * The script the SSM document runs on the monitoring host: writes the rendered configs
- * (base64, so no quoting problems), validates them in the running containers and
- * reloads Prometheus and Alertmanager. Configs are not secret.
+ * The script the SSM document runs on the monitoring host: stages the rendered configs
+ * (base64, so no quoting problems), validates them with the running containers' own
+ * promtool and amtool, and only then swaps them in and reloads Prometheus and
+ * Alertmanager — a bad config never replaces a good one. Configs are not secret.
+ * `configDir` is for tests; the host uses MONITORING_CONFIG_DIR.
  */
-export function renderConfigShippingScript(files: ShippedMonitoringConfig): string {
+export function renderConfigShippingScript(files: ShippedMonitoringConfig, configDir: string = MONITORING_CONFIG_DIR): string {
     const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+    const contents = [files.prometheusYml, files.alertRulesYml, files.recordingRulesYml, files.alertmanagerYml];
+    const stage = SHIPPED_FILES.map((f, i) => `stage ${f} ${q(b64(contents[i]), f)}`).join("\n");
     return `#!/bin/bash
 set -euo pipefail
-config_dir=${q(MONITORING_CONFIG_DIR, "config dir")}
-install -d -m 0755 "$config_dir" "$config_dir/rules"
-write() { printf '%s' "$2" | base64 -d > "$config_dir/$1.new" && mv -f "$config_dir/$1.new" "$config_dir/$1"; }
-write prometheus.yml ${q(b64(files.prometheusYml), "prometheus.yml")}
-write rules/alert_rules.yml ${q(b64(files.alertRulesYml), "alert_rules.yml")}
-write rules/recording_rules.yml ${q(b64(files.recordingRulesYml), "recording_rules.yml")}
-write alertmanager.yml ${q(b64(files.alertmanagerYml), "alertmanager.yml")}
-if docker inspect prometheus >/dev/null 2>&1; then
-    docker exec prometheus promtool check config /etc/prometheus/prometheus.yml
-    curl -fsS -X POST http://127.0.0.1:9090/-/reload
+config_dir=${q(configDir, "config dir")}
+staging="$config_dir/.staging"
+rm -rf "$staging"
+install -d -m 0755 "$config_dir" "$config_dir/rules" "$staging" "$staging/rules"
+stage() { printf '%s' "$2" | base64 -d > "$staging/$1"; chmod 0644 "$staging/$1"; }
+${stage}
+running() { [ "$(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = "true" ]; }
+# Before the first boot finishes the containers are not up yet: they start from these files.
+if running prometheus; then
+    docker exec prometheus promtool check config --syntax-only /etc/prometheus/.staging/prometheus.yml
+    docker exec prometheus promtool check rules /etc/prometheus/.staging/rules/alert_rules.yml /etc/prometheus/.staging/rules/recording_rules.yml
 fi
-if docker inspect alertmanager >/dev/null 2>&1; then
-    curl -fsS -X POST http://127.0.0.1:9093/-/reload
+if running alertmanager; then
+    docker exec alertmanager amtool check-config /etc/alertmanager/.staging/alertmanager.yml
 fi
+for f in ${SHIPPED_FILES.join(" ")}; do
+    mv -f "$staging/$f" "$config_dir/$f"
+done
+if running prometheus; then curl -fsS -X POST http://127.0.0.1:9090/-/reload; fi
+if running alertmanager; then curl -fsS -X POST http://127.0.0.1:9093/-/reload; fi
+echo "monitoring config shipped"
 `;
 }

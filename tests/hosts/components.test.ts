@@ -251,7 +251,7 @@ describe("host components composed with stand-in foundation outputs", function (
     it("the shipped prometheus.yml discovers the app host and only it (Grafana's :3000 is not the app)", () => {
         const doc = JSON.parse(byName("aws:ssm/document:Document", "monitoring-config").inputs.content);
         const script = doc.mainSteps[0].inputs.runCommand.join("\n") as string;
-        const prom = YAML.parse(Buffer.from(/write prometheus\.yml '([^']+)'/.exec(script)![1], "base64").toString("utf8"));
+        const prom = YAML.parse(Buffer.from(/stage prometheus\.yml '([^']+)'/.exec(script)![1], "base64").toString("utf8"));
         const appTags = byName("aws:ec2/instance:Instance", "app-instance").inputs.tags as Record<string, string>;
         const monitoringTags = byName("aws:ec2/instance:Instance", "monitoring-instance").inputs.tags as Record<string, string>;
         const matches = (tags: Record<string, string>, filters: { name: string; values: string[] }[]) =>

@@ -8,6 +8,7 @@ import {
     renderAppHostUserData,
     renderConfigShippingScript,
     renderMonitoringHostUserData,
+    ShippedMonitoringConfig,
 } from "../../components/cloudInit/hostUserData";
 import { DEFAULT_ALERT_THRESHOLDS, renderAlertmanagerConfig, renderAlertRules, renderPrometheusConfig, renderRecordingRules } from "../../prometheus";
 import { ofType, RecordedResource, runStack, StackRun } from "../../scripts/stackUnderMocks";
@@ -47,7 +48,8 @@ function named(resources: RecordedResource[], type: string, name: string): Recor
 
 function run(tool: string, args: string[], input?: string): { status: number | null; out: string } {
     const r = spawnSync(tool, args, { input, encoding: "utf8", timeout: 60_000 });
-    if (r.error) throw new Error(`${tool} could not run (${r.error.message}): install Debian's ${tool === "cloud-init" ? "cloud-init" : tool} package`);
+    const pkg = ({ promtool: "prometheus", amtool: "prometheus-alertmanager" } as Record<string, string>)[tool] ?? tool;
+    if (r.error) throw new Error(`${tool} could not run (${r.error.message}): install Debian's ${pkg} package`);
     return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -214,7 +216,7 @@ describe("hosts under mocks (prod config)", function () {
         const doc = (rs: RecordedResource[]) => named(rs, "aws:ssm/document:Document", "monitoring-config").inputs.content as string;
         expect(doc(changed.resources)).to.not.equal(doc(resources));
         const script = JSON.parse(doc(changed.resources)).mainSteps[0].inputs.runCommand.join("\n") as string;
-        const rules = Buffer.from(/write rules\/alert_rules\.yml '([^']+)'/.exec(script)![1], "base64").toString("utf8");
+        const rules = Buffer.from(/stage rules\/alert_rules\.yml '([^']+)'/.exec(script)![1], "base64").toString("utf8");
         expect(rules).to.contain("job:http_request_error_ratio:rate5m > 0.02");
         const association = named(changed.resources, "aws:ssm/association:Association", "monitoring-config");
         expect(association.inputs.targets).to.deep.equal([{ key: "InstanceIds", values: ["monitoring-instance-id"] }]);
@@ -226,7 +228,7 @@ describe("hosts under mocks (prod config)", function () {
         const statements = JSON.parse(named(r, "aws:iam/rolePolicy:RolePolicy", "monitoring-monitoring").inputs.policy).Statement;
         expect(statements.find((s: any) => s.Action === "aps:RemoteWrite").Resource).to.equal(arn);
         const script = JSON.parse(named(r, "aws:ssm/document:Document", "monitoring-config").inputs.content).mainSteps[0].inputs.runCommand.join("\n");
-        const prom = YAML.parse(Buffer.from(/write prometheus\.yml '([^']+)'/.exec(script)![1], "base64").toString("utf8"));
+        const prom = YAML.parse(Buffer.from(/stage prometheus\.yml '([^']+)'/.exec(script)![1], "base64").toString("utf8"));
         expect(prom.remote_write[0]).to.deep.equal({ url: "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-0123abcd-4567/api/v1/remote_write", sigv4: { region: "eu-west-1" } });
     });
 });
@@ -281,6 +283,65 @@ describe("host user data and scripts pass cloud-init schema and shellcheck", fun
         });
         const check = run("shellcheck", ["--shell=bash", "-"], script);
         expect(check.status, check.out).to.equal(0);
+    });
+
+    describe("the config-shipping script, run with docker and curl stand-ins and the real promtool and amtool", () => {
+        const shipped = (overrides: Partial<ShippedMonitoringConfig> = {}): ShippedMonitoringConfig => ({
+            prometheusYml: renderPrometheusConfig({ targets: { kind: "ec2", region: "eu-west-1", tagKey: "MonitoringTarget", tagValue: "x" } }),
+            alertRulesYml: renderAlertRules(DEFAULT_ALERT_THRESHOLDS),
+            recordingRulesYml: renderRecordingRules(),
+            alertmanagerYml: renderAlertmanagerConfig({ snsTopicArn: "arn:aws:sns:eu-west-1:123456789012:alerts", region: "eu-west-1" }),
+            ...overrides,
+        });
+        let configDir: string;
+        let bin: string;
+        let log: string;
+        beforeEach(() => {
+            for (const tool of ["promtool", "amtool"]) run(tool, ["--version"]);
+            configDir = fs.mkdtempSync(path.join(dir, "config-"));
+            bin = fs.mkdtempSync(path.join(dir, "bin-"));
+            log = path.join(bin, "calls.log");
+            // docker: every container runs; `exec` runs the tool here with container paths mapped to configDir.
+            fs.writeFileSync(path.join(bin, "docker"), `#!/bin/bash
+if [ "$1" = inspect ]; then echo true; exit 0; fi
+[ "$1" = exec ] || exit 64
+shift 2
+args=()
+for a in "$@"; do a="\${a//\\/etc\\/prometheus/$CONFIG_DIR}"; args+=("\${a//\\/etc\\/alertmanager/$CONFIG_DIR}"); done
+echo "exec \${args[*]}" >> "$CALLS"
+exec "\${args[@]}"
+`, { mode: 0o755 });
+            fs.writeFileSync(path.join(bin, "curl"), `#!/bin/bash\necho "curl $*" >> "$CALLS"\n`, { mode: 0o755 });
+        });
+        const ship = (files: ShippedMonitoringConfig) =>
+            spawnSync("bash", ["-c", renderConfigShippingScript(files, configDir)], {
+                encoding: "utf8",
+                timeout: 60_000,
+                env: { PATH: `${bin}:${process.env.PATH}`, CONFIG_DIR: configDir, CALLS: log },
+            });
+        const calls = () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "");
+
+        it("validates, swaps in every file and reloads Prometheus and Alertmanager", () => {
+            const files = shipped();
+            const r = ship(files);
+            expect(r.status, `${r.stdout}${r.stderr}`).to.equal(0);
+            expect(fs.readFileSync(path.join(configDir, "prometheus.yml"), "utf8")).to.equal(files.prometheusYml);
+            expect(fs.readFileSync(path.join(configDir, "rules/alert_rules.yml"), "utf8")).to.equal(files.alertRulesYml);
+            expect(fs.readFileSync(path.join(configDir, "rules/recording_rules.yml"), "utf8")).to.equal(files.recordingRulesYml);
+            expect(fs.readFileSync(path.join(configDir, "alertmanager.yml"), "utf8")).to.equal(files.alertmanagerYml);
+            expect(calls()).to.contain("promtool check rules").and.contain("amtool check-config");
+            expect(calls()).to.contain("curl -fsS -X POST http://127.0.0.1:9090/-/reload").and.contain("curl -fsS -X POST http://127.0.0.1:9093/-/reload");
+        });
+
+        it("leaves the running config alone and reloads nothing when a new file is invalid", () => {
+            expect(ship(shipped()).status).to.equal(0);
+            const good = fs.readFileSync(path.join(configDir, "rules/alert_rules.yml"), "utf8");
+            fs.rmSync(log);
+            const r = ship(shipped({ alertRulesYml: 'groups:\n  - name: broken\n    rules:\n      - alert: Broken\n        expr: "sum(("\n' }));
+            expect(r.status, "the SSM run fails").to.not.equal(0);
+            expect(fs.readFileSync(path.join(configDir, "rules/alert_rules.yml"), "utf8")).to.equal(good);
+            expect(calls()).to.not.contain("reload");
+        });
     });
 
     it("refuses values that could break out of the script", () => {
