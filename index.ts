@@ -102,6 +102,9 @@ export const prometheusUrl = monitoring.prometheusUrl;
 export const alertmanagerUrl = monitoring.alertmanagerUrl;
 export const grafanaUrl = monitoring.grafanaUrl;
 export const grafanaDashboardUid = grafana?.dashboardUid;
+export const grafanaDashboardUrl = grafana?.dashboardUrl;
+export const appSecurityGroupId = appHost.securityGroupId;
+export const monitoringSecurityGroupId = monitoring.securityGroupId;
 // What `npm run verify` compares each log group's retention with.
 export const logRetentionDays = pulumi
     .all([appHost.appLogGroupName, appHost.platformLogGroupName, pulumi.all(monitoring.logGroupNames), network.flowLogGroupName])
