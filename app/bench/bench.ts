@@ -6,8 +6,8 @@
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as net from "node:net";
 import * as path from "node:path";
+import { freePort } from "../../scripts/local/harness";
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const autocannon = require("autocannon") as (opts: object) => Promise<{ requests: { average: number }; latency: { p99: number }; non2xx: number; errors: number }>;
 
@@ -30,17 +30,6 @@ function startServer(script: string, port: number): Promise<ChildProcess> {
                 child.stdout!.resume();
                 resolve(child);
             }
-        });
-    });
-}
-
-/** A port the OS says is free on 127.0.0.1 (fixed ports collide with ephemeral client ports). */
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer().on("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as net.AddressInfo;
-            server.close(() => resolve(port));
         });
     });
 }
