@@ -1,6 +1,6 @@
-import { loadConfig } from "./config/loadConfig";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
+import { loadConfig } from "./config/loadConfig";
 import { AuditTrail } from "./components/auditTrail";
 import { GrafanaProvisioning } from "./components/grafanaProvisioning";
 import { MonitoringHost } from "./components/monitoringHost";
@@ -37,6 +37,8 @@ const vault = new SecretsVault("secrets", {
     rotationDays: settings.secrets.rotationDays,
 });
 
+const appSecretArnsByName = Object.fromEntries(Object.entries(vault.appSecrets).map(([name, s]) => [name, s.arn]));
+
 // 3. The hosts: monitoring first, because only its security group may reach the app host.
 const monitoring = new MonitoringHost("monitoring", {
     vpcId: network.vpcId,
@@ -61,7 +63,7 @@ const appHost = new ObservedAppHost("app", {
     subnetId: network.privateSubnetIds[0],
     instanceType: settings.hosts.appInstanceType,
     monitoringSecurityGroupId: monitoring.securityGroupId,
-    secretArns: Object.fromEntries(Object.entries(vault.appSecrets).map(([name, s]) => [name, s.arn])),
+    secretArns: appSecretArnsByName,
     secretsReadPolicyJson: vault.appReadPolicyJson,
     alertTopicArn: threat.alertTopicArn,
     appLogRetentionDays: settings.hosts.appLogRetentionDays,
@@ -88,7 +90,7 @@ export const trailArn = audit.trailArn;
 export const trailName = audit.trailName;
 export const detectorId = threat.detectorId;
 export const alertTopicArn = threat.alertTopicArn;
-export const appSecretArns = Object.fromEntries(Object.entries(vault.appSecrets).map(([name, s]) => [name, s.arn]));
+export const appSecretArns = appSecretArnsByName;
 export const grafanaAdminSecretArn = vault.grafanaAdminSecretArn;
 export const region = monitoring.region;
 export const appUrl = appHost.appUrl;
@@ -107,10 +109,11 @@ export const appSecurityGroupId = appHost.securityGroupId;
 export const monitoringSecurityGroupId = monitoring.securityGroupId;
 // What `npm run verify` compares each log group's retention with.
 export const logRetentionDays = pulumi
-    .all([appHost.appLogGroupName, appHost.platformLogGroupName, pulumi.all(monitoring.logGroupNames), network.flowLogGroupName])
-    .apply(([app, platform, monitoringGroups, flow]) => ({
+    .all([appHost.appLogGroupName, appHost.platformLogGroupName, pulumi.all(monitoring.logGroupNames), network.flowLogGroupName, audit.logGroupName])
+    .apply(([app, platform, monitoringGroups, flow, trail]) => ({
         [app]: settings.hosts.appLogRetentionDays,
         [platform]: settings.hosts.platformLogRetentionDays,
         ...Object.fromEntries(monitoringGroups.map((g) => [g, settings.hosts.platformLogRetentionDays])),
         [flow]: settings.network.flowLogRetentionDays,
+        ...(trail ? { [trail]: settings.audit.cloudWatchRetentionDays } : {}),
     }));

@@ -199,6 +199,7 @@ describe("hosts under mocks (prod config)", function () {
             "/aws/ec2/prod/grafana": 90,
             "/aws/ec2/prod/monitoring-host": 90,
             "/aws/vpc/prod/network-flow-logs": 90,
+            "/aws/cloudtrail/devsecops-stack-prod": 90,
         });
     });
 
