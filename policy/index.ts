@@ -1,5 +1,5 @@
 import { PolicyPack } from "@pulumi/policy";
-import { devsecopsPolicies } from "./policies";
+import { PACK_NAME, packArgs } from "./pack";
 
-// The pack only assembles the policies; they live in policies.ts so tests import them without starting a pack.
-new PolicyPack("devsecops-stack", { policies: devsecopsPolicies });
+// Only the pack lives here: constructing a PolicyPack starts its gRPC server, so tests import ./pack instead.
+new PolicyPack(PACK_NAME, packArgs);

@@ -1,70 +1,107 @@
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
-import { devsecopsPolicies } from "../../policy/policies";
+import { packArgs } from "../../policy/pack";
+import { controlTable } from "../../scripts/policy/controlTable";
+import { lintWorkflow, lintWorkflowDirectory } from "../../scripts/policy/lintWorkflows";
+import { ROOT } from "../../scripts/stackUnderMocks";
 
-const ROOT = path.resolve(__dirname, "..", "..");
-const VALIDATOR = path.join(ROOT, "node_modules", ".bin", "action-validator");
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
-
-function validate(file: string): { status: number | null; out: string } {
-    const r = spawnSync(VALIDATOR, [file], { encoding: "utf8", timeout: 30_000 });
-    if (r.error) throw new Error(`action-validator could not run (${r.error.message}): npm ci installs @action-validator/cli`);
-    return { status: r.status, out: `${r.stdout}${r.stderr}` };
-}
+const workflow = (file: string) => YAML.parse(fs.readFileSync(path.join(WORKFLOWS, file), "utf8"));
+const stepUsing = (job: any, action: string) => job.steps.find((s: any) => String(s.uses ?? "").startsWith(`${action}@`));
+const runs = (job: any): string => job.steps.map((s: any) => s.run ?? "").join("\n");
 
 describe("pipelines", () => {
-    const files = fs.readdirSync(WORKFLOWS).filter((f) => f.endsWith(".yml"));
-
-    it("every workflow passes action-validator (which does reject a broken one)", () => {
-        expect(files).to.have.members(["pr.yml", "deploy.yml", "policy-publish.yml"]);
-        for (const f of files) {
-            const r = validate(path.join(WORKFLOWS, f));
-            expect(r.status, `${f}: ${r.out}`).to.equal(0);
-        }
-        const broken = path.join(ROOT, ".tmp", "broken-workflow.yml");
-        fs.mkdirSync(path.dirname(broken), { recursive: true });
-        fs.writeFileSync(broken, "name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    stepz:\n      - run: echo\n");
-        expect(validate(broken).status).to.not.equal(0);
+    it("every workflow passes the linter (action-validator's schema check, pinned actions, permissions)", () => {
+        const results = lintWorkflowDirectory(WORKFLOWS);
+        expect(results.map((r) => path.basename(r.file))).to.deep.equal(["deploy.yml", "policy-publish.yml", "pr.yml"]);
+        for (const { file, problems } of results) expect(problems, file).to.deep.equal([]);
     });
 
-    it("PR checks run the tests and the offline gate, and preview with the pack only with OIDC credentials", () => {
-        const pr = YAML.parse(fs.readFileSync(path.join(WORKFLOWS, "pr.yml"), "utf8"));
+    it("the linter rejects what it should: schema errors, unpinned actions, missing permissions", () => {
+        const base = "name: x\non: push\npermissions:\n  contents: read\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - uses: actions/checkout@v4\n";
+        expect(lintWorkflow(base)).to.deep.equal([]);
+        expect(lintWorkflow(base.replace("    steps:", "    stepz:")).join("\n")).to.not.equal("");
+        expect(lintWorkflow(base.replace("on: push", "on: pushed")).length).to.be.greaterThan(0);
+        expect(lintWorkflow(base.replace("actions/checkout@v4", "actions/checkout@main"))).to.deep.equal(["jobs.a: actions/checkout@main is not pinned to a version (@vN) or commit"]);
+        expect(lintWorkflow(base.replace("permissions:\n  contents: read\n", ""))).to.deep.equal(["no top-level permissions: (the default token may write everywhere)"]);
+    });
+
+    it("PR: npm ci, npm test and the offline gate for everyone; preview with the pack only with OIDC credentials, commented on the PR", () => {
+        const pr = workflow("pr.yml");
+        expect(pr.on).to.have.key("pull_request");
         expect(pr.permissions).to.deep.equal({ contents: "read" });
-        const runs = pr.jobs.test.steps.map((s: any) => s.run).filter(Boolean);
-        expect(runs).to.include.members(["npm ci", "npm test", "npm run policy:check -- --stack prod"]);
-        expect(pr.jobs.preview.permissions["id-token"]).to.equal("write");
-        const preview = pr.jobs.preview.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions"));
-        expect(preview.with).to.include({ command: "preview", policyPacks: "policy", "comment-on-pr": true });
-        const creds = pr.jobs.preview.steps.find((s: any) => String(s.uses).startsWith("aws-actions/configure-aws-credentials"));
-        expect(creds.with["role-to-assume"]).to.match(/^\$\{\{ vars\./);
-        expect(JSON.stringify(pr)).to.not.match(/aws-access-key-id|AWS_SECRET_ACCESS_KEY/i);
+        expect(pr.jobs.test.permissions).to.equal(undefined);
+        const test = runs(pr.jobs.test);
+        expect(test.indexOf("npm ci")).to.be.lessThan(test.indexOf("npm test"));
+        expect(test).to.contain("npm run policy:check -- --stack prod");
+        const preview = pr.jobs.preview;
+        expect(preview.needs).to.equal("test");
+        expect(preview.if).to.contain("github.event.pull_request.head.repo.full_name == github.repository");
+        expect(preview.permissions).to.deep.equal({ contents: "read", "id-token": "write", "pull-requests": "write" });
+        expect(stepUsing(preview, "aws-actions/configure-aws-credentials").with["role-to-assume"]).to.equal("${{ vars.AWS_PREVIEW_ROLE_ARN }}");
+        expect(stepUsing(preview, "pulumi/actions").with).to.include({ command: "preview", policyPacks: "policy", "comment-on-pr": true });
+        // No long-lived AWS keys anywhere.
+        for (const f of fs.readdirSync(WORKFLOWS)) expect(fs.readFileSync(path.join(WORKFLOWS, f), "utf8"), f).to.not.match(/aws-access-key-id|AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID/i);
     });
 
-    it("deploys with the pack and publishes the pack when policy/ changes", () => {
-        const deploy = YAML.parse(fs.readFileSync(path.join(WORKFLOWS, "deploy.yml"), "utf8"));
-        expect(deploy.jobs.up.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions")).with).to.include({ command: "up", policyPacks: "policy" });
-        const publish = YAML.parse(fs.readFileSync(path.join(WORKFLOWS, "policy-publish.yml"), "utf8"));
+    it("deploy.yml: the gate, then pulumi up with the pack, off unless chosen instead of Pulumi Deployments", () => {
+        const deploy = workflow("deploy.yml");
+        const up = deploy.jobs.up;
+        expect(up.if).to.equal("vars.DEPLOY_WITH_GITHUB_ACTIONS == 'true'");
+        expect(up.permissions).to.deep.equal({ contents: "read", "id-token": "write" });
+        expect(stepUsing(up, "pulumi/actions").with).to.include({ command: "up", policyPacks: "policy" });
+        const names = up.steps.map((s: any) => s.run ?? s.uses);
+        expect(names.indexOf("npm run policy:check -- --stack prod")).to.be.lessThan(names.findIndex((n: string) => n.startsWith("pulumi/actions@")));
+        expect(deploy.concurrency["cancel-in-progress"]).to.equal(false);
+    });
+
+    it("policy-publish.yml: tests the pack, then publishes it with a fresh version and enables it, on policy/ changes", () => {
+        const publish = workflow("policy-publish.yml");
         expect(publish.on.push.paths).to.deep.equal(["policy/**"]);
-        expect(JSON.stringify(publish.jobs.publish.steps)).to.contain("pulumi policy publish");
+        const script = runs(publish.jobs.publish);
+        expect(script).to.contain("tests/policy/");
+        expect(script).to.match(/pulumi policy publish "\$\{PULUMI_ORG\}"/);
+        expect(script).to.contain(`pulumi policy enable "\${PULUMI_ORG}/devsecops-stack" latest`);
+        expect(script).to.contain("GITHUB_RUN_NUMBER");
+        // The name it enables is the pack's own name.
+        expect(fs.readFileSync(path.join(ROOT, "policy", "pack.ts"), "utf8")).to.contain('PACK_NAME = "devsecops-stack"');
     });
 
-    it("keeps Pulumi Deployments settings in the repository: main branch, OIDC to AWS, npm ci before the run", () => {
-        const settings = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.deploy.yaml"), "utf8")).settings;
-        expect(settings.sourceContext.git.branch).to.equal("refs/heads/main");
-        expect(settings.operationContext.preRunCommands).to.include("npm ci");
-        expect(settings.operationContext.oidc.aws.roleArn).to.match(/^arn:aws:iam::/);
+    it("Pulumi.prod.deploy.yaml: the settings file format, git source on main, OIDC to AWS, npm ci and the gate before the run", () => {
+        const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.deploy.yaml"), "utf8"));
+        expect(Object.keys(doc)).to.deep.equal(["settings"]);
+        const s = doc.settings;
+        // Only keys the CLI's apitype.DeploymentSettings knows.
+        expect(Object.keys(s).every((k) => ["tag", "executorContext", "sourceContext", "gitHub", "operationContext", "agentPoolID"].includes(k)), Object.keys(s).join()).to.equal(true);
+        expect(s.sourceContext.git).to.include({ branch: "refs/heads/main" });
+        expect(s.sourceContext.git.repoUrl).to.match(/^https:\/\/github\.com\/.+\.git$/);
+        expect(s.gitHub).to.include({ deployCommits: true, previewPullRequests: true });
+        expect(s.operationContext.oidc.aws.roleArn).to.match(/^arn:aws:iam::[A-Z0-9_]+:role\/.+/);
+        expect(s.operationContext.oidc.aws.sessionName).to.be.a("string");
+        expect(s.operationContext.preRunCommands).to.deep.equal(["npm ci", "npm run policy:check -- --stack prod"]);
+        expect(s.operationContext.options.skipInstallDependencies).to.equal(true);
+        // The executor image is an object with a pinned reference, never :latest.
+        expect(s.executorContext.executorImage.reference).to.match(/^pulumi\/pulumi-nodejs:\d+\.\d+\.\d+$/);
     });
 
-    it("policy/README.md lists every policy with its level and controls", () => {
+    it("the pack is a policy project: PulumiPolicy.yaml, a package whose main is index.ts, and index.ts only constructs the pack", () => {
+        const project = YAML.parse(fs.readFileSync(path.join(ROOT, "policy", "PulumiPolicy.yaml"), "utf8"));
+        expect(project.runtime).to.equal("nodejs");
+        const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "policy", "package.json"), "utf8"));
+        expect(pkg.main).to.equal("index.ts");
+        expect(pkg.dependencies).to.have.property("@pulumi/policy");
+        const index = fs.readFileSync(path.join(ROOT, "policy", "index.ts"), "utf8");
+        expect(index.match(/new PolicyPack\(/g)).to.have.length(1);
+        expect(index).to.not.match(/validateResource|validateStack/);
+    });
+
+    it("policy/README.md's control table is the one generated from the pack, and its counts are right", () => {
         const readme = fs.readFileSync(path.join(ROOT, "policy", "README.md"), "utf8");
-        for (const p of devsecopsPolicies) {
-            const row = readme.split("\n").find((l) => l.startsWith(`| \`${p.name}\``));
-            expect(row, p.name).to.be.a("string");
-            expect(row).to.contain(p.enforcementLevel!);
-            for (const c of Object.values(p.controls)) expect(row, `${p.name} ${c}`).to.contain(c);
-        }
+        expect(readme).to.contain(controlTable());
+        const mandatory = packArgs.policies.filter((p) => p.enforcementLevel === "mandatory").length;
+        expect(readme).to.contain(`${packArgs.policies.length} policies: ${mandatory} mandatory, ${packArgs.policies.length - mandatory} advisory.`);
+        for (const p of packArgs.policies) for (const c of Object.values((p as any).controls as Record<string, string>)) expect(readme, `${p.name} ${c}`).to.contain(c);
     });
 });

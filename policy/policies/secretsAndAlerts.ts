@@ -1,0 +1,44 @@
+import { AWS } from "./awsTypes";
+import { belongsTo, resourcePolicy, resourcesOfType, stackPolicy } from "./definePolicy";
+
+export const secretRotation = stackPolicy(
+    {
+        name: "secrets-rotation",
+        description: "Secrets Manager secrets rotate. Fix: an aws.secretsmanager.SecretRotation for the secret (with a rotation Lambda); see the documented waiver in policy/README.md.",
+        enforcementLevel: "advisory",
+        controls: { fsbp: "SecretsManager.1", checkov: "CKV2_AWS_57" },
+    },
+    (args, report) => {
+        const rotations = resourcesOfType(args, AWS.secretRotation);
+        for (const secret of resourcesOfType(args, AWS.secret)) {
+            if (!rotations.some((r) => belongsTo(r, secret, "secretId", ["id", "arn"]))) report(`secret ${secret.name} has no rotation`, secret.urn);
+        }
+    },
+);
+
+export const snsTopicEncrypted = resourcePolicy(
+    {
+        name: "sns-topic-encrypted",
+        description: "SNS topics are encrypted with KMS. Fix: kmsMasterKeyId (a customer-managed key whose policy lets EventBridge and CloudWatch use it).",
+        enforcementLevel: "mandatory",
+        controls: { fsbp: "SNS.1", checkov: "CKV_AWS_26" },
+        types: [AWS.topic],
+    },
+    (props, _args, report) => {
+        if (!props.kmsMasterKeyId) report("topic is not encrypted (no kmsMasterKeyId)");
+    },
+);
+
+export const kmsKeyRotation = resourcePolicy(
+    {
+        name: "kms-key-rotation",
+        description: "Symmetric customer-managed KMS keys rotate yearly. Fix: enableKeyRotation: true.",
+        enforcementLevel: "mandatory",
+        controls: { cis: "CIS 3.6", fsbp: "KMS.4", checkov: "CKV_AWS_7" },
+        types: [AWS.kmsKey],
+    },
+    (props, _args, report) => {
+        const spec = props.customerMasterKeySpec ?? "SYMMETRIC_DEFAULT";
+        if (spec === "SYMMETRIC_DEFAULT" && props.enableKeyRotation !== true) report("key does not rotate (enableKeyRotation is not true)");
+    },
+);

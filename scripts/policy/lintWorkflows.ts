@@ -1,0 +1,52 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { validateWorkflow } from "@action-validator/core";
+import YAML from "yaml";
+
+/**
+ * Lints GitHub workflow files: action-validator's schema check (the SchemaStore workflow schema,
+ * offline, from npm), plus this repository's rules: every action pinned to a version or commit,
+ * and least-privilege `permissions:` declared at the top of every workflow.
+ */
+
+const PINNED = /@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/;
+
+export function lintWorkflow(source: string): string[] {
+    const problems: string[] = [];
+    const state = validateWorkflow(source);
+    for (const e of state.errors) problems.push(`${"path" in e && e.path ? `${e.path}: ` : ""}${e.title}${e.detail ? ` (${e.detail})` : ""}`);
+    let doc: any;
+    try {
+        doc = YAML.parse(source);
+    } catch (e) {
+        return [...problems, `not YAML: ${(e as Error).message}`];
+    }
+    if (!doc || typeof doc !== "object") return [...problems, "empty workflow"];
+    if (!doc.permissions) problems.push("no top-level permissions: (the default token may write everywhere)");
+    if (doc.permissions === "write-all") problems.push("permissions: write-all");
+    for (const [jobName, job] of Object.entries<any>(doc.jobs ?? {})) {
+        for (const step of job?.steps ?? []) {
+            const uses = step?.uses;
+            if (typeof uses === "string" && !uses.startsWith("./") && !uses.startsWith("docker://") && !PINNED.test(uses)) problems.push(`jobs.${jobName}: ${uses} is not pinned to a version (@vN) or commit`);
+        }
+    }
+    return problems;
+}
+
+export function lintWorkflowDirectory(directory: string): { file: string; problems: string[] }[] {
+    return fs
+        .readdirSync(directory)
+        .filter((f) => /\.ya?ml$/.test(f))
+        .sort()
+        .map((f) => ({ file: path.join(directory, f), problems: lintWorkflow(fs.readFileSync(path.join(directory, f), "utf8")) }));
+}
+
+if (require.main === module) {
+    const directory = process.argv[2] ?? path.resolve(__dirname, "..", "..", ".github", "workflows");
+    const results = lintWorkflowDirectory(directory);
+    for (const { file, problems } of results) {
+        console.log(`${problems.length === 0 ? "ok  " : "FAIL"} ${path.relative(process.cwd(), file)}`);
+        for (const p of problems) console.log(`     ${p}`);
+    }
+    process.exit(results.length === 0 || results.some((r) => r.problems.length > 0) ? 1 : 0);
+}
