@@ -13,6 +13,8 @@ try {
 }
 
 const app = createApp(settings);
+// Log lines are buffered: whatever way the process ends, the last ones still reach stdout.
+process.on("exit", () => app.logger.flush());
 app.server.listen(settings.port, settings.host, () => {
     app.logger.info({ port: settings.port, host: settings.host, version: settings.version, faultInjection: settings.faultInjection }, "listening");
 });
