@@ -10,6 +10,10 @@ const parsePrometheusTextFormat = require("parse-prometheus-text-format") as (te
 import { App, createApp, FaultInjector } from "../../app/src/server";
 import { freePort } from "../../scripts/local/harness";
 import { AppSettings, readSettings } from "../../app/src/settings";
+import { createMetrics, LATENCY_BUCKETS } from "../../app/src/metrics";
+import { BufferedLineWriter } from "../../app/src/lineWriter";
+import { imageLockDrift } from "../../app/scripts/syncImageLock";
+import * as os from "node:os";
 
 interface PromFamily {
     name: string;
@@ -68,6 +72,22 @@ function family(families: PromFamily[], name: string): PromFamily {
     const f = families.find((x) => x.name === name);
     expect(f, `metric family ${name}`).to.not.equal(undefined);
     return f!;
+}
+
+type Sample = { labels: Record<string, string>; value: number };
+
+/**
+ * The series of a labelled histogram. parse-prometheus-text-format folds a typed histogram
+ * into one unlabelled set of buckets, so the `# TYPE … histogram` line is dropped first and
+ * the _bucket, _sum and _count lines are read as the plain samples they are.
+ */
+function histogramSeries(text: string, name: string): { bucket: Sample[]; sum: Sample[]; count: Sample[] } {
+    const untyped = text.split("\n").filter((l) => l !== `# TYPE ${name} histogram`).join("\n");
+    const samples = (suffix: string): Sample[] =>
+        parsePrometheusTextFormat(untyped)
+            .filter((f) => f.name === `${name}_${suffix}`)
+            .flatMap((f) => f.metrics.map((m) => ({ labels: m.labels ?? {}, value: Number(m.value) })));
+    return { bucket: samples("bucket"), sum: samples("sum"), count: samples("count") };
 }
 
 function counterValue(families: PromFamily[], labels: Record<string, string>): number {
@@ -187,6 +207,95 @@ describe("app: endpoints, metrics and logs (in process)", () => {
     });
 });
 
+describe("app: request metrics after known traffic", () => {
+    it("counts each (method, route, status) and keeps histogram count, +Inf bucket and counter equal", async () => {
+        const { app, port } = await start();
+        try {
+            for (let i = 0; i < 7; i++) await request(port, "GET", "/");
+            for (let i = 0; i < 3; i++) await request(port, "HEAD", "/health");
+            for (let i = 0; i < 2; i++) await request(port, "DELETE", "/");
+            await request(port, "GET", "/x/y");
+            const families = await scrape(port);
+            const expected = [
+                { method: "GET", route: "/", status_code: "200", n: 7 },
+                { method: "HEAD", route: "/health", status_code: "200", n: 3 },
+                { method: "DELETE", route: "/", status_code: "405", n: 2 },
+                { method: "GET", route: "unmatched", status_code: "404", n: 1 },
+            ];
+            const counter = family(families, "http_requests_total").metrics;
+            expect(counter.map((m) => ({ ...m.labels, n: Number(m.value) }))).to.have.deep.members(expected);
+            const hist = histogramSeries((await request(port, "GET", "/metrics")).body, "http_request_duration_seconds");
+            expect(hist.count).to.have.length(expected.length);
+            for (const e of expected) {
+                const labels = { method: e.method, route: e.route, status_code: e.status_code };
+                const of = (xs: Sample[]) => xs.filter((x) => Object.entries(labels).every(([k, v]) => x.labels[k] === v));
+                expect(of(hist.count).map((x) => x.value), `${e.method} ${e.route} count`).to.deep.equal([e.n]);
+                const buckets = of(hist.bucket);
+                expect(buckets.map((b) => b.labels.le)).to.deep.equal([...LATENCY_BUCKETS.map(String), "+Inf"]);
+                for (let i = 1; i < buckets.length; i++) expect(buckets[i].value).to.be.at.least(buckets[i - 1].value);
+                // Local requests finish well under 10 s: every one is in the 10 s bucket already.
+                expect(buckets.slice(-2).map((b) => b.value)).to.deep.equal([e.n, e.n]);
+                expect(of(hist.sum)[0].value).to.be.greaterThan(0).and.below(e.n * 10);
+            }
+        } finally {
+            await app.shutdown();
+        }
+    });
+
+    it("puts each duration in the right bucket, bounds inclusive (le), and sums them", async () => {
+        const metrics = createMetrics({ version: "v", commit: "c" });
+        const series = metrics.series("GET", "/", 200);
+        for (const seconds of [0.001, 0.005, 0.0051, 0.5, 0.5001, 9.99, 12]) series.observe(seconds);
+        const text = await metrics.registry.metrics();
+        expect(family(parsePrometheusTextFormat(text), "http_request_duration_seconds").type).to.equal("HISTOGRAM");
+        const hist = histogramSeries(text, "http_request_duration_seconds");
+        const cumulative = Object.fromEntries(hist.bucket.map((b) => [b.labels.le, b.value]));
+        expect(hist.bucket[0].labels).to.include({ method: "GET", route: "/", status_code: "200" });
+        expect(cumulative).to.deep.equal({ "0.005": 2, "0.01": 3, "0.025": 3, "0.05": 3, "0.1": 3, "0.25": 3, "0.5": 4, "1": 5, "2.5": 5, "5": 5, "10": 6, "+Inf": 7 });
+        expect(hist.count.map((c) => c.value)).to.deep.equal([7]);
+        expect(hist.sum[0].value).to.be.closeTo(0.001 + 0.005 + 0.0051 + 0.5 + 0.5001 + 9.99 + 12, 1e-9);
+        // The counter is handed its increments at each scrape, never twice.
+        const counted = async () => Number(family(parsePrometheusTextFormat(await metrics.registry.metrics()), "http_requests_total").metrics[0].value);
+        expect(await counted()).to.equal(7);
+        series.observe(0.01);
+        expect(await counted()).to.equal(8);
+        expect(await counted()).to.equal(8);
+    });
+});
+
+describe("app: buffered log writer", () => {
+    it("holds lines until the threshold or flush(), then writes them whole and in order", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "app-log-"));
+        const file = path.join(dir, "out.log");
+        const fd = fs.openSync(file, "w");
+        try {
+            const writer = new BufferedLineWriter(fd, 100);
+            writer.write('{"n":1}\n');
+            expect(fs.readFileSync(file, "utf8")).to.equal("");
+            const long = `{"n":2,"pad":"${"é".repeat(60)}"}\n`;
+            writer.write(long);
+            expect(fs.readFileSync(file, "utf8")).to.equal(`{"n":1}\n${long}`);
+            writer.write('{"n":3}\n');
+            const huge = `{"n":4,"pad":"${"x".repeat(1000)}"}\n`;
+            writer.write(huge);
+            writer.write('{"n":5}\n');
+            let flushed = false;
+            writer.flush(() => (flushed = true));
+            expect(flushed).to.equal(true);
+            expect(fs.readFileSync(file, "utf8")).to.equal(`{"n":1}\n${long}{"n":3}\n${huge}{"n":5}\n`);
+        } finally {
+            fs.closeSync(fd);
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("app: the image's lock file", () => {
+    it("installs the same versions as the root lock the tests ran with (fix: npm run lock:image -w app)", () => {
+        expect(imageLockDrift()).to.deep.equal([]);
+    });
+});
+
 describe("app: fault injection (the alert drill)", () => {
     it("fails exactly round(ratio*100) of every 100 requests, spread evenly", () => {
         const f = new FaultInjector(0.25);
@@ -268,6 +377,7 @@ describe("app: the built process (node app/dist/main.js)", function () {
             await new Promise((r) => setTimeout(r, 100));
         }
         expect(p.output()).to.contain("listening");
+        let duringDrain: Promise<string> = Promise.resolve("not tried");
         // An in-flight request: headers sent, body still coming.
         const reply = new Promise<Reply>((resolve, reject) => {
             const req = http.request({ host: "127.0.0.1", port, method: "PUT", path: "/fault", headers: { "content-length": "18" } }, (res) => {
@@ -279,10 +389,16 @@ describe("app: the built process (node app/dist/main.js)", function () {
             req.write('{"errorRatio"');
             setTimeout(() => {
                 p.child.kill("SIGTERM");
-                setTimeout(() => req.end(":0.5}"), 300);
+                // While the request is still in flight, a new connection must already be refused.
+                setTimeout(() => {
+                    duringDrain = request(port, "GET", "/health").then(() => "answered", (e: NodeJS.ErrnoException) => e.code ?? e.message);
+                    duringDrain.then(() => req.end(":0.5}"));
+                }, 300);
             }, 200);
         });
         const r = await reply;
+        expect(await duringDrain, "a new connection while draining").to.equal("ECONNREFUSED");
+        expect(p.child.exitCode, "still running until the in-flight request finished").to.equal(null);
         expect(r.status).to.equal(200);
         expect(JSON.parse(r.body)).to.deep.equal({ errorRatio: 0.5 });
         expect(await p.exit).to.equal(0);

@@ -1,30 +1,68 @@
 import { expect } from "chai";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { freePort, httpRequest } from "../../scripts/local/harness";
 import { buildStandInBases, startTestDocker, TestDocker } from "../support/dockerStandIn";
 
 const APP_DIR = path.resolve(__dirname, "..", "..", "app");
 const IMAGE = "devsecops-app:test";
+const SOURCES = fs.readdirSync(path.join(APP_DIR, "src")).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts")).map((f) => `src/${f}`);
+const CANARIES: Record<string, string> = {
+    ".env": "SECRET=canary\n",
+    ".env.production": "SECRET=canary\n",
+    "src/.env.local": "SECRET=canary\n",
+    ".git/HEAD": "ref: refs/heads/main\n",
+    "node_modules/canary-from-host/index.js": "module.exports = 1;\n",
+    "tests/canary.test.ts": "export {};\n",
+    "src/canary.test.ts": "export {};\n",
+    "dist/stale.js": "throw new Error('stale');\n",
+    "bench-results.json": "{}\n",
+};
+/** Every file under /src in the build stage, relative, sorted. */
+const SOURCE_LISTING =
+    "const fs=require('fs'),p=require('path');const out=[];const walk=(d)=>{for(const e of fs.readdirSync(d,{withFileTypes:true})){const f=p.join(d,e.name);if(e.isDirectory())walk(f);else out.push(p.relative('/src',f))}};walk('/src');console.log(JSON.stringify(out.sort()))";
 
 describe("app image (real Docker engine, stand-in base images)", function () {
     this.timeout(600_000);
     let t: TestDocker;
     let config: any;
+    let buildArgs: string[];
+    let context: string;
 
     before(async () => {
         t = await startTestDocker();
         const bases = buildStandInBases(t);
-        const build = t.docker(
-            ["build", "--network", "host", "--build-arg", `BUILD_IMAGE=${bases.buildImage}`, "--build-arg", `RUNTIME_IMAGE=${bases.runtimeImage}`, "-t", IMAGE, APP_DIR],
-            { timeoutMs: 540_000 },
-        );
+        // The context is app/ as committed plus files .dockerignore must keep out: secrets, VCS, local installs, tests, stale output.
+        context = fs.mkdtempSync(path.join(os.tmpdir(), "devsecops-app-context-"));
+        for (const entry of ["Dockerfile", ".dockerignore", "package.json", "package-lock.json", "tsconfig.json", "src"]) {
+            fs.cpSync(path.join(APP_DIR, entry), path.join(context, entry), { recursive: true });
+        }
+        for (const [file, text] of Object.entries(CANARIES)) {
+            fs.mkdirSync(path.dirname(path.join(context, file)), { recursive: true });
+            fs.writeFileSync(path.join(context, file), text);
+        }
+        buildArgs = ["--network", "host", "--build-arg", `BUILD_IMAGE=${bases.buildImage}`, "--build-arg", `RUNTIME_IMAGE=${bases.runtimeImage}`];
+        const build = t.docker(["build", ...buildArgs, "-t", IMAGE, context], { timeoutMs: 540_000 });
         expect(build.status, `docker build failed:\n${build.stderr.slice(-4000)}`).to.equal(0);
         config = JSON.parse(t.docker(["image", "inspect", IMAGE]).stdout)[0].Config;
     });
     after(async () => {
+        if (context) fs.rmSync(context, { recursive: true, force: true });
         if (!t) return;
         t.docker(["rm", "-f", "devsecops-app-test"]);
         await t.stop();
+    });
+
+    it("keeps .env files, .git, node_modules, tests and stale dist out of the build context", () => {
+        // The build stage is already built (layer cache): this only tags it.
+        const stage = t.docker(["build", ...buildArgs, "--target", "build", "-t", `${IMAGE}-build-stage`, context], { timeoutMs: 120_000 });
+        expect(stage.status, stage.stderr.slice(-2000)).to.equal(0);
+        const listing = t.docker(["run", "--rm", "--network", "none", "--entrypoint", "node", `${IMAGE}-build-stage`, "-e", SOURCE_LISTING]);
+        expect(listing.status, listing.stderr).to.equal(0);
+        const files: string[] = JSON.parse(listing.stdout);
+        expect(files.filter((f) => !f.startsWith("node_modules/"))).to.have.members(["package.json", "package-lock.json", "tsconfig.json", ...SOURCES, ...SOURCES.map((f) => f.replace(/^src\/(.*)\.ts$/, "dist/$1.js"))]);
+        expect(files).to.not.include("node_modules/canary-from-host/index.js");
     });
 
     it("runs as a numeric non-root user, exposes 3000 and health-checks without a shell", () => {
