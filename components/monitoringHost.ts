@@ -8,7 +8,7 @@ import {
     renderRecordingRules,
 } from "../prometheus";
 import { monitoringHostPolicy } from "./iam/hostPolicies";
-import { renderConfigShippingScript, renderMonitoringHostUserData } from "./cloudInit/hostUserData";
+import { renderConfigShippingScript, renderMonitoringHostUserData } from "./cloudInit/monitoringHostUserData";
 import { hardenedInstanceArgs, instanceRole } from "./hostBaseline";
 import { stackPrefix, standardTags } from "./tags";
 

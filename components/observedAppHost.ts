@@ -6,7 +6,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { appHostPolicy } from "./iam/hostPolicies";
-import { renderAppHostUserData, secretEnvName } from "./cloudInit/hostUserData";
+import { renderAppHostUserData, secretEnvName } from "./cloudInit/appHostUserData";
 import { hardenedInstanceArgs, instanceRole } from "./hostBaseline";
 import { DISCOVERY_TAG_KEY } from "./monitoringHost";
 import { stackPrefix, standardTags } from "./tags";

@@ -4,12 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
-import {
-    renderAppHostUserData,
-    renderConfigShippingScript,
-    renderMonitoringHostUserData,
-    ShippedMonitoringConfig,
-} from "../../components/cloudInit/hostUserData";
+import { renderAppHostUserData } from "../../components/cloudInit/appHostUserData";
+import { renderConfigShippingScript, renderMonitoringHostUserData, ShippedMonitoringConfig } from "../../components/cloudInit/monitoringHostUserData";
 import { DEFAULT_ALERT_THRESHOLDS, renderAlertmanagerConfig, renderAlertRules, renderPrometheusConfig, renderRecordingRules } from "../../prometheus";
 import { ofType, RecordedResource, runStack, StackRun } from "../../scripts/stackUnderMocks";
 
