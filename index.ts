@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { loadConfig } from "./config/loadConfig";
 import { AuditTrail } from "./components/auditTrail";
 import { GrafanaProvisioning } from "./components/grafanaProvisioning";
+import { LogsEncryptionKey } from "./components/logsEncryptionKey";
 import { MonitoringHost } from "./components/monitoringHost";
 import { Network } from "./components/network";
 import { ObservedAppHost } from "./components/observedAppHost";
@@ -12,12 +13,16 @@ import { ThreatDetection } from "./components/threatDetection";
 // 1. Every setting is validated before any resource exists: a bad stack fails here, all at once.
 const { settings, providedSecretValues } = loadConfig();
 
-// 2. The foundation: network, audit trail, threat detection, secrets.
-const network = new Network("network", settings.network);
+// 2. The foundation: the logs key, network, audit trail, threat detection, secrets.
+const logsKey = new LogsEncryptionKey("logs");
+const logsKmsKeyArn = logsKey.keyArn;
+
+const network = new Network("network", { ...settings.network, logsKmsKeyArn });
 
 const audit = new AuditTrail("audit", {
     ...settings.audit,
     allowConfigDelivery: settings.threat.enableConfigRecorder,
+    logsKmsKeyArn,
 });
 
 const threat = new ThreatDetection("threat", {
@@ -26,7 +31,9 @@ const threat = new ThreatDetection("threat", {
     findingMinSeverity: settings.threat.findingMinSeverity,
     alertEmail: settings.threat.alertEmail,
     enableSecurityHub: settings.threat.enableSecurityHub,
-    configRecorder: settings.threat.enableConfigRecorder ? { deliveryBucketName: audit.bucketName } : undefined,
+    configRecorder: settings.threat.enableConfigRecorder
+        ? { deliveryBucketName: audit.bucketName, deliveryBucketArn: audit.bucketArn, deliveryKeyArn: audit.kmsKeyArn, deliveryReady: [audit.bucketPolicy] }
+        : undefined,
 });
 
 const vault = new SecretsVault("secrets", {
@@ -54,6 +61,7 @@ const monitoring = new MonitoringHost("monitoring", {
     prometheusVolumeGiB: settings.hosts.prometheusVolumeGiB,
     platformLogRetentionDays: settings.hosts.platformLogRetentionDays,
     ampWorkspaceArn: settings.hosts.ampWorkspaceArn,
+    logsKmsKeyArn,
 });
 
 const appHost = new ObservedAppHost("app", {
@@ -73,6 +81,7 @@ const appHost = new ObservedAppHost("app", {
     scanMaxHigh: settings.hosts.scanMaxHigh,
     cpuAlarmPercent: settings.alerts.cpuPercent,
     faultInjection: settings.hosts.appFaultInjection,
+    logsKmsKeyArn,
 });
 
 // 4. Grafana's datasource and dashboard, unless the deployer cannot reach the host (grafana:provision false).

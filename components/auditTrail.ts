@@ -7,7 +7,12 @@ import { stackPrefix, standardTags } from "./tags";
 export interface AuditTrailArgs {
     /** `kms`: a dedicated customer-managed key with rotation; `aes256`: S3-managed keys. */
     encryption: AuditEncryption;
-    /** Days before log objects (and noncurrent versions) move to GLACIER. */
+    /**
+     * Days before log objects (and noncurrent versions) larger than 128 KiB move to GLACIER.
+     * Smaller objects (most CloudTrail files) stay in STANDARD until they expire: S3 does not
+     * transition objects under 128 KiB by default, and for small objects GLACIER's per-object
+     * overhead costs more than it saves.
+     */
     transitionDays: number;
     /** Days before log objects (and noncurrent versions) are deleted; more than transitionDays. */
     expirationDays: number;
@@ -17,7 +22,17 @@ export interface AuditTrailArgs {
     cloudWatchRetentionDays: number;
     /** Let AWS Config's delivery channel write into the bucket too. */
     allowConfigDelivery?: boolean;
+    /** Customer-managed key for the trail's log group (LogsEncryptionKey). */
+    logsKmsKeyArn?: pulumi.Input<string>;
 }
+
+/**
+ * Objects at or under this size are not transitioned: S3's default minimum for lifecycle
+ * transitions (S3 User Guide, "Transitioning objects using Amazon S3 Lifecycle": objects
+ * smaller than 128 KB are not transitioned by default; an ObjectSizeGreaterThan filter
+ * states it explicitly).
+ */
+export const TRANSITION_MIN_OBJECT_BYTES = 128 * 1024;
 
 export interface AuditPolicyInput {
     bucketArn: string;
@@ -156,6 +171,8 @@ export function trailLogsWritePolicy(logGroupArn: string): string {
  * versioned, archived and expired by lifecycle, and writable only by this trail.
  */
 export class AuditTrail extends pulumi.ComponentResource {
+    /** What AWS Config's delivery channel waits for: the policy that lets it write. */
+    readonly bucketPolicy: pulumi.Resource;
     readonly bucketName: pulumi.Output<string>;
     readonly bucketArn: pulumi.Output<string>;
     readonly trailArn: pulumi.Output<string>;
@@ -176,11 +193,15 @@ export class AuditTrail extends pulumi.ComponentResource {
         const trailName = `${prefix}-trail`;
         const trailArn = pulumi.interpolate`arn:${partition}:cloudtrail:${region}:${identity.accountId}:trail/${trailName}`;
 
+        // Audit logs are evidence: unless forceDestroy is set, `pulumi destroy` leaves the bucket
+        // and its settings (private, encrypted, versioned, expiring) in place instead of failing
+        // on a non-empty bucket. README "Cleanup" says what remains and how to remove it.
+        const evidence = { parent: this, retainOnDelete: !args.forceDestroy };
         const bucket = new aws.s3.Bucket(`${name}-logs`, {
             bucketPrefix: `${prefix}-audit-`.toLowerCase().slice(0, 37),
             forceDestroy: args.forceDestroy,
             tags,
-        }, parent);
+        }, evidence);
 
         const policyInput = pulumi.all([bucket.arn, trailArn, identity.accountId, partition]).apply(
             ([bucketArn, arn, accountId, part]) => ({
@@ -200,8 +221,11 @@ export class AuditTrail extends pulumi.ComponentResource {
                 deletionWindowInDays: 30,
                 policy: policyInput.apply(auditKeyPolicy),
                 tags,
-            }, parent);
-            new aws.kms.Alias(`${name}-key`, { name: `alias/${prefix}-audit`, targetKeyId: key.keyId }, parent);
+                // Always retained: the logs it encrypted outlive the stack (a retained bucket, or a
+                // switch to aes256 that leaves old objects under this key). Deleting it would make
+                // the evidence unreadable after the deletion window.
+            }, { parent: this, retainOnDelete: true });
+            new aws.kms.Alias(`${name}-key`, { name: `alias/${prefix}-audit`, targetKeyId: key.keyId }, { parent: this, deleteBeforeReplace: true });
         }
 
         const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-logs`, {
@@ -214,43 +238,49 @@ export class AuditTrail extends pulumi.ComponentResource {
                     bucketKeyEnabled: key !== undefined,
                 },
             ],
-        }, parent);
+        }, evidence);
         const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(`${name}-logs`, {
             bucket: bucket.id,
             blockPublicAcls: true,
             blockPublicPolicy: true,
             ignorePublicAcls: true,
             restrictPublicBuckets: true,
-        }, parent);
+        }, evidence);
         const ownership = new aws.s3.BucketOwnershipControls(`${name}-logs`, {
             bucket: bucket.id,
             rule: { objectOwnership: "BucketOwnerEnforced" },
-        }, parent);
+        }, evidence);
         const versioning = new aws.s3.BucketVersioning(`${name}-logs`, {
             bucket: bucket.id,
             versioningConfiguration: { status: "Enabled" },
-        }, parent);
+        }, evidence);
         new aws.s3.BucketLifecycleConfiguration(`${name}-logs`, {
             bucket: bucket.id,
+            // Two rules: a size filter on the expiry rule would keep small objects forever.
             rules: [
                 {
-                    id: "archive-then-expire",
+                    id: "expire",
                     status: "Enabled",
                     filter: { prefix: "" },
-                    transitions: [{ days: args.transitionDays, storageClass: "GLACIER" }],
                     expiration: { days: args.expirationDays },
-                    noncurrentVersionTransitions: [{ noncurrentDays: args.transitionDays, storageClass: "GLACIER" }],
                     noncurrentVersionExpiration: { noncurrentDays: args.expirationDays },
                     abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
                 },
+                {
+                    id: "archive-large-objects",
+                    status: "Enabled",
+                    filter: { objectSizeGreaterThan: TRANSITION_MIN_OBJECT_BYTES },
+                    transitions: [{ days: args.transitionDays, storageClass: "GLACIER" }],
+                    noncurrentVersionTransitions: [{ noncurrentDays: args.transitionDays, storageClass: "GLACIER" }],
+                },
             ],
-        }, { parent: this, dependsOn: [versioning] });
+        }, { ...evidence, dependsOn: [versioning] });
 
         // The public-access block first: a bucket policy must never land on a bucket that could be public.
         const bucketPolicy = new aws.s3.BucketPolicy(`${name}-logs`, {
             bucket: bucket.id,
             policy: policyInput.apply(auditBucketPolicy),
-        }, { parent: this, dependsOn: [publicAccessBlock, ownership] });
+        }, { ...evidence, dependsOn: [publicAccessBlock, ownership] });
 
         const trailDependsOn: pulumi.Resource[] = [bucketPolicy, encryption];
         let cloudWatch: { cloudWatchLogsGroupArn: pulumi.Output<string>; cloudWatchLogsRoleArn: pulumi.Output<string> } | undefined;
@@ -258,10 +288,14 @@ export class AuditTrail extends pulumi.ComponentResource {
             const logGroup = new aws.cloudwatch.LogGroup(`${name}-trail`, {
                 name: `/aws/cloudtrail/${prefix}`,
                 retentionInDays: args.cloudWatchRetentionDays,
+                kmsKeyId: args.logsKmsKeyArn,
                 tags,
-            }, parent);
+            }, { parent: this, deleteBeforeReplace: true });
+            // No condition: CloudTrail's guide ("Role policy document for CloudTrail to use CloudWatch
+            // Logs for monitoring") says this role's trust does not support aws:SourceArn/SourceAccount;
+            // CreateTrail fails with InvalidCloudWatchLogsRoleArnException otherwise.
             const role = new aws.iam.Role(`${name}-trail-logs`, {
-                assumeRolePolicy: identity.accountId.apply((accountId) => serviceTrustPolicy("cloudtrail.amazonaws.com", accountId)),
+                assumeRolePolicy: serviceTrustPolicy("cloudtrail.amazonaws.com"),
                 tags,
             }, parent);
             const rolePolicy = new aws.iam.RolePolicy(`${name}-trail-logs`, {
@@ -289,8 +323,10 @@ export class AuditTrail extends pulumi.ComponentResource {
             cloudWatchLogsGroupArn: cloudWatch?.cloudWatchLogsGroupArn,
             cloudWatchLogsRoleArn: cloudWatch?.cloudWatchLogsRoleArn,
             tags,
-        }, { parent: this, dependsOn: trailDependsOn });
+            // The trail's name is fixed (its ARN is in the policies above): replace it delete-first.
+        }, { parent: this, dependsOn: trailDependsOn, deleteBeforeReplace: true });
 
+        this.bucketPolicy = bucketPolicy;
         this.bucketName = bucket.id;
         this.bucketArn = bucket.arn;
         this.trailArn = trail.arn;

@@ -6,23 +6,31 @@ import { serviceTrustPolicy } from "./policyDocument";
 export const AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 
 /**
- * What every host gets: the current AL2023 AMI, detailed monitoring, IMDSv2 only (hop
- * limit 2 so containers on the host still reach it) and an encrypted gp3 root volume.
+ * What every host gets: the current AL2023 AMI, detailed monitoring, IMDSv2 only with hop
+ * limit 1 and an encrypted gp3 root volume. Hop limit 1: a container on a bridge network is
+ * one hop further and gets no token, so the app cannot take the host role's credentials;
+ * every AWS-calling process (CLI, awslogs driver, Prometheus, Alertmanager) runs on the host
+ * network. (EC2 User Guide, "Configure the instance metadata options": hop limit.)
  */
 export function hardenedInstanceArgs(parent: pulumi.Resource): Pick<aws.ec2.InstanceArgs, "ami" | "monitoring" | "metadataOptions" | "rootBlockDevice"> {
     return {
         ami: aws.ssm.getParameterOutput({ name: AL2023_AMI_PARAMETER }, { parent }).value,
         monitoring: true,
-        metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 2 },
+        metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
         rootBlockDevice: { volumeType: "gp3", volumeSize: 16, encrypted: true, deleteOnTermination: true },
     };
 }
 
-/** An instance role reachable by SSM Session Manager (no SSH), and its instance profile. */
+/**
+ * An instance role reachable by SSM Session Manager (no SSH), and its instance profile.
+ * The trust is the documented EC2 one, without conditions (IAM User Guide, "Use an IAM role to
+ * grant permissions to applications running on Amazon EC2 instances"): nothing documents EC2
+ * sending aws:SourceAccount when it hands credentials to an instance profile, and a condition
+ * that does not match leaves IMDS without credentials.
+ */
 export function instanceRole(name: string, tags: Record<string, string>, parent: pulumi.Resource): { role: aws.iam.Role; profile: aws.iam.InstanceProfile } {
-    const account = aws.getCallerIdentityOutput({}, { parent }).accountId;
     const role = new aws.iam.Role(`${name}-role`, {
-        assumeRolePolicy: account.apply((a) => serviceTrustPolicy("ec2.amazonaws.com", a)),
+        assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com"),
         managedPolicyArns: [aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore],
         tags,
     }, { parent });

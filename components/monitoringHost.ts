@@ -31,6 +31,8 @@ export interface MonitoringHostArgs {
     prometheusVolumeGiB: number;
     platformLogRetentionDays: number;
     ampWorkspaceArn?: string;
+    /** Customer-managed key for this host's log groups (LogsEncryptionKey). */
+    logsKmsKeyArn?: pulumi.Input<string>;
 }
 
 /** Ports operators use: Prometheus, Alertmanager, Grafana. */
@@ -102,6 +104,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
                 new aws.cloudwatch.LogGroup(`${name}-${service}`, {
                     name: `/aws/ec2/${stack}/${service}`,
                     retentionInDays: args.platformLogRetentionDays,
+                    kmsKeyId: args.logsKmsKeyArn,
                     tags: tags(),
                 }, parent),
         );

@@ -12,6 +12,8 @@ export interface NetworkArgs {
     /** `nat`: one NAT gateway; `endpoints`: no internet egress, AWS services through VPC endpoints. */
     privateEgress: PrivateEgress;
     flowLogRetentionDays: number;
+    /** Customer-managed key for the flow-log group (LogsEncryptionKey); CloudWatch's own keys when unset. */
+    logsKmsKeyArn?: pulumi.Input<string>;
 }
 
 /** Interface endpoints the hosts need when private subnets have no NAT: ECR pulls, logs, SSM, secrets. */
@@ -154,8 +156,10 @@ export class Network extends pulumi.ComponentResource {
         const flowLogGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, {
             name: pulumi.interpolate`/aws/vpc/${pulumi.getStack()}/${name}-flow-logs`,
             retentionInDays: args.flowLogRetentionDays,
+            kmsKeyId: args.logsKmsKeyArn,
             tags: tags(),
-        }, parent);
+            // A log group's name exists once per account and region: replace it delete-first.
+        }, { parent: this, deleteBeforeReplace: true });
         const flowLogRole = new aws.iam.Role(`${name}-flow-logs`, {
             assumeRolePolicy: account.apply(flowLogsTrustPolicy),
             tags: tags(),

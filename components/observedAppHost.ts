@@ -35,6 +35,8 @@ export interface ObservedAppHostArgs {
     cpuAlarmPercent: number;
     /** Start the app with fault injection available (the alert drill). */
     faultInjection: boolean;
+    /** Customer-managed key for this host's log groups (LogsEncryptionKey). */
+    logsKmsKeyArn?: pulumi.Input<string>;
 }
 
 /** Bad arguments fail before any resource exists, naming the setting, the value and what is allowed. */
@@ -154,11 +156,13 @@ export class ObservedAppHost extends pulumi.ComponentResource {
         const appLogs = new aws.cloudwatch.LogGroup(`${name}-app-logs`, {
             name: `/aws/ec2/${stack}/${args.appName}`,
             retentionInDays: args.appLogRetentionDays,
+            kmsKeyId: args.logsKmsKeyArn,
             tags: tags(),
         }, parent);
         const platformLogs = new aws.cloudwatch.LogGroup(`${name}-platform-logs`, {
             name: `/aws/ec2/${stack}/${args.appName}-host`,
             retentionInDays: args.platformLogRetentionDays,
+            kmsKeyId: args.logsKmsKeyArn,
             tags: tags(),
         }, parent);
 

@@ -29,14 +29,21 @@ export function accountAdminKeyStatement(accountId: string, partition = "aws"): 
     };
 }
 
-/** A role trust policy for an AWS service, limited to this account (confused-deputy guard). */
-export function serviceTrustPolicy(service: string, accountId: string): string {
+/**
+ * A role trust policy for an AWS service. `sourceAccount` adds the confused-deputy guard
+ * (aws:SourceAccount) — only for services that document sending that key when they assume
+ * the role (VPC Flow Logs, AWS Config). EC2 instance roles and CloudTrail's CloudWatch Logs
+ * role take no condition: CloudTrail rejects one ("Role policy document for CloudTrail to use
+ * CloudWatch Logs for monitoring"), and EC2's documented instance-role trust has none.
+ * deployability/trustPolicies.ts checks every trust policy against what each service sends.
+ */
+export function serviceTrustPolicy(service: string, sourceAccount?: string): string {
     return policyDocument([
         {
             Effect: "Allow",
             Principal: { Service: service },
             Action: "sts:AssumeRole",
-            Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+            ...(sourceAccount ? { Condition: { StringEquals: { "aws:SourceAccount": sourceAccount } } } : {}),
         },
     ]);
 }

@@ -4,6 +4,14 @@ import * as random from "@pulumi/random";
 import { accountAdminKeyStatement, policyDocument, PolicyStatement } from "./policyDocument";
 import { standardTags } from "./tags";
 
+/**
+ * Days a deleted secret can be restored, and the vault key's deletion window: the same, so a
+ * destroyed stack's secrets and the key that decrypts them become unrecoverable together
+ * (a longer key window protects nothing; a shorter one would make restorable secrets unreadable).
+ * 7 is the minimum both Secrets Manager (RecoveryWindowInDays) and KMS (PendingWindowInDays) accept.
+ */
+export const SECRET_RECOVERY_WINDOW_DAYS = 7;
+
 /** The Grafana admin password is always generated, under this reserved name. */
 export const GRAFANA_ADMIN_SECRET = "grafana-admin-password";
 
@@ -79,6 +87,10 @@ export function vaultKeyPolicy(accountId: string, region: string, partition = "a
  */
 export class SecretsVault extends pulumi.ComponentResource {
     readonly appSecrets: Record<string, VaultSecret>;
+    /** The app secrets' values: a host that reads them at boot depends on these (boot ordering). */
+    readonly appSecretVersions: pulumi.Resource[];
+    /** The Grafana admin password's value, for the monitoring host's boot ordering. */
+    readonly grafanaAdminSecretVersion: pulumi.Resource;
     readonly appReadPolicyJson: pulumi.Output<string>;
     readonly grafanaAdminSecretArn: pulumi.Output<string>;
     readonly grafanaAdminSecretName: pulumi.Output<string>;
@@ -100,21 +112,21 @@ export class SecretsVault extends pulumi.ComponentResource {
             key = new aws.kms.Key(`${name}-key`, {
                 description: `${pulumi.getProject()}/${pulumi.getStack()} secrets`,
                 enableKeyRotation: true,
-                deletionWindowInDays: 30,
+                deletionWindowInDays: SECRET_RECOVERY_WINDOW_DAYS,
                 policy: pulumi.all([identity.accountId, region, partition]).apply(([a, r, p]) => vaultKeyPolicy(a, r, p)),
                 tags,
             }, parent);
         }
 
-        const store = (shortName: string, value: pulumi.Input<string>, rotate: boolean): VaultSecret => {
+        const store = (shortName: string, value: pulumi.Input<string>, rotate: boolean): VaultSecret & { version: pulumi.Resource } => {
             const secret = new aws.secretsmanager.Secret(`${name}-${shortName}`, {
                 name: vaultSecretName(pulumi.getProject(), pulumi.getStack(), shortName),
                 description: `${shortName} for ${pulumi.getProject()} ${pulumi.getStack()}`,
                 kmsKeyId: key?.arn,
-                recoveryWindowInDays: 7,
+                recoveryWindowInDays: SECRET_RECOVERY_WINDOW_DAYS,
                 tags: { ...tags, SecretName: shortName },
             }, parent);
-            new aws.secretsmanager.SecretVersion(`${name}-${shortName}`, {
+            const version = new aws.secretsmanager.SecretVersion(`${name}-${shortName}`, {
                 secretId: secret.id,
                 secretString: pulumi.secret(value),
             }, { parent: this, ignoreChanges: rotate ? ["secretString"] : [] });
@@ -125,7 +137,7 @@ export class SecretsVault extends pulumi.ComponentResource {
                     rotationRules: { automaticallyAfterDays: args.rotationDays },
                 }, parent);
             }
-            return { arn: secret.arn, name: secret.name };
+            return { arn: secret.arn, name: secret.name, version };
         };
 
         const generate = (shortName: string) =>
@@ -138,12 +150,13 @@ export class SecretsVault extends pulumi.ComponentResource {
 
         const rotating = args.rotationLambdaArn !== undefined;
         this.appSecrets = {};
-        for (const shortName of args.generatedSecretNames) {
-            this.appSecrets[shortName] = store(shortName, generate(shortName), rotating);
-        }
-        for (const [shortName, value] of Object.entries(args.providedSecretValues)) {
-            this.appSecrets[shortName] = store(shortName, value, rotating);
-        }
+        this.appSecretVersions = [];
+        const keep = (shortName: string, stored: VaultSecret & { version: pulumi.Resource }) => {
+            this.appSecrets[shortName] = { arn: stored.arn, name: stored.name };
+            this.appSecretVersions.push(stored.version);
+        };
+        for (const shortName of args.generatedSecretNames) keep(shortName, store(shortName, generate(shortName), rotating));
+        for (const [shortName, value] of Object.entries(args.providedSecretValues)) keep(shortName, store(shortName, value, rotating));
         // Not rotated by the Lambda: Grafana keeps its own copy of the admin password.
         const grafanaPassword = generate(GRAFANA_ADMIN_SECRET);
         const grafana = store(GRAFANA_ADMIN_SECRET, grafanaPassword, false);
@@ -156,6 +169,7 @@ export class SecretsVault extends pulumi.ComponentResource {
         this.grafanaReadPolicyJson = pulumi
             .all([grafana.arn, keyArn, region])
             .apply(([arn, k, r]) => secretReadPolicy([arn], k, r));
+        this.grafanaAdminSecretVersion = grafana.version;
         this.grafanaAdminSecretArn = grafana.arn;
         this.grafanaAdminSecretName = grafana.name;
         this.grafanaAdminPassword = pulumi.secret(grafanaPassword);

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { FindingFrequency } from "../config/stackConfig";
-import { accountAdminKeyStatement, policyDocument, serviceTrustPolicy } from "./policyDocument";
+import { accountAdminKeyStatement, policyDocument, PolicyStatement, serviceTrustPolicy } from "./policyDocument";
 import { stackPrefix, standardTags } from "./tags";
 
 export interface ThreatDetectionArgs {
@@ -18,7 +18,53 @@ export interface ThreatDetectionArgs {
     alertEmail?: string;
     enableSecurityHub: boolean;
     /** An AWS Config recorder whose delivery channel writes into this bucket (which must allow it). */
-    configRecorder?: { deliveryBucketName: pulumi.Input<string> };
+    configRecorder?: ConfigDeliveryTarget;
+}
+
+export interface ConfigDeliveryTarget {
+    deliveryBucketName: pulumi.Input<string>;
+    deliveryBucketArn: pulumi.Input<string>;
+    /** The bucket's default-encryption key, when it is a customer-managed KMS key. */
+    deliveryKeyArn?: pulumi.Input<string>;
+    /** The bucket policy that admits AWS Config: the delivery channel is created after it. */
+    deliveryReady: pulumi.Input<pulumi.Resource>[];
+}
+
+export interface ConfigDeliveryPolicyInput {
+    bucketArn: string;
+    accountId: string;
+    region: string;
+    keyArn?: string;
+}
+
+/**
+ * What the recorder's role needs to deliver (same-account delivery uses the role, not the
+ * service principal; AWS Config Developer Guide, "Permissions for the IAM role assigned to AWS
+ * Config" — S3 bucket and KMS key role policies): PutObject under AWSLogs/<account>/Config/
+ * with bucket-owner-full-control, GetBucketAcl on the bucket, and GenerateDataKey/Decrypt on
+ * the bucket's key, only through S3. AWS_ConfigRole covers reading resource configurations only.
+ */
+export function configDeliveryPolicy(p: ConfigDeliveryPolicyInput): string {
+    const statements: PolicyStatement[] = [
+        {
+            Sid: "DeliverConfigItems",
+            Effect: "Allow",
+            Action: ["s3:PutObject", "s3:PutObjectAcl"],
+            Resource: `${p.bucketArn}/AWSLogs/${p.accountId}/Config/*`,
+            Condition: { StringLike: { "s3:x-amz-acl": "bucket-owner-full-control" } },
+        },
+        { Sid: "CheckBucketAcl", Effect: "Allow", Action: "s3:GetBucketAcl", Resource: p.bucketArn },
+    ];
+    if (p.keyArn) {
+        statements.push({
+            Sid: "EncryptDeliveries",
+            Effect: "Allow",
+            Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+            Resource: p.keyArn,
+            Condition: { StringEquals: { "kms:ViaService": `s3.${p.region}.amazonaws.com` } },
+        });
+    }
+    return policyDocument(statements);
 }
 
 /** EventBridge pattern for GuardDuty findings at or above a severity. */
@@ -91,7 +137,8 @@ export function alertsTopicPolicy(p: AlertsTopicPolicyInput): string {
 }
 
 /**
- * GuardDuty (created or adopted) with S3 and EBS malware protection, findings at or
+ * GuardDuty (created or adopted) with S3 threat detection (S3 data events) and EBS malware
+ * protection — in this stack's region only; the trail records every region — findings at or
  * above a severity sent through EventBridge to a KMS-encrypted SNS topic that the
  * hosts' CloudWatch alarms and Alertmanager share; Security Hub and an AWS Config
  * recorder on request.
@@ -115,11 +162,12 @@ export class ThreatDetection extends pulumi.ComponentResource {
             // Adopted detectors keep their owner's feature settings: we only route their findings.
             this.detectorId = pulumi.output(args.existingDetectorId);
         } else {
+            // One detector per account and region: never two at once.
             const detector = new aws.guardduty.Detector(`${name}-detector`, {
                 enable: true,
                 findingPublishingFrequency: args.findingPublishingFrequency,
                 tags,
-            }, parent);
+            }, { parent: this, deleteBeforeReplace: true });
             for (const feature of ["S3_DATA_EVENTS", "EBS_MALWARE_PROTECTION"]) {
                 new aws.guardduty.DetectorFeature(`${name}-${feature.toLowerCase().replace(/_/g, "-")}`, {
                     detectorId: detector.id,
@@ -137,13 +185,14 @@ export class ThreatDetection extends pulumi.ComponentResource {
             policy: pulumi.all([identity.accountId, partition]).apply(([account, part]) => alertsKeyPolicy(account, part)),
             tags,
         }, parent);
-        new aws.kms.Alias(`${name}-alerts-key`, { name: `alias/${prefix}-alerts`, targetKeyId: key.keyId }, parent);
+        // Fixed names exist once per account and region: replace them delete-first.
+        new aws.kms.Alias(`${name}-alerts-key`, { name: `alias/${prefix}-alerts`, targetKeyId: key.keyId }, { parent: this, deleteBeforeReplace: true });
 
         const topic = new aws.sns.Topic(`${name}-alerts`, {
             name: `${prefix}-alerts`,
             kmsMasterKeyId: key.arn,
             tags,
-        }, parent);
+        }, { parent: this, deleteBeforeReplace: true });
 
         const rule = new aws.cloudwatch.EventRule(`${name}-findings`, {
             description: `GuardDuty findings with severity >= ${args.findingMinSeverity} to the alerts topic`,
@@ -174,7 +223,7 @@ export class ThreatDetection extends pulumi.ComponentResource {
         }
 
         if (args.enableSecurityHub) {
-            const hub = new aws.securityhub.Account(`${name}-security-hub`, { enableDefaultStandards: false }, parent);
+            const hub = new aws.securityhub.Account(`${name}-security-hub`, { enableDefaultStandards: false }, { parent: this, deleteBeforeReplace: true });
             const standards = {
                 fsbp: "standards/aws-foundational-security-best-practices/v/1.0.0",
                 cis: "standards/cis-aws-foundations-benchmark/v/1.4.0",
@@ -187,24 +236,33 @@ export class ThreatDetection extends pulumi.ComponentResource {
         }
 
         if (args.configRecorder) {
+            const target = args.configRecorder;
+            // AWS Config documents aws:SourceAccount for its role trust (confused-deputy guard).
             const role = new aws.iam.Role(`${name}-config`, {
                 assumeRolePolicy: identity.accountId.apply((accountId) => serviceTrustPolicy("config.amazonaws.com", accountId)),
                 managedPolicyArns: [pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AWS_ConfigRole`],
                 tags,
             }, parent);
+            const delivery = new aws.iam.RolePolicy(`${name}-config-delivery`, {
+                role: role.id,
+                policy: pulumi
+                    .all([target.deliveryBucketArn, identity.accountId, region, target.deliveryKeyArn])
+                    .apply(([bucketArn, accountId, reg, keyArn]) => configDeliveryPolicy({ bucketArn, accountId, region: reg, keyArn })),
+            }, parent);
+            // One recorder and one delivery channel per account and region: replace delete-first.
             const recorder = new aws.cfg.Recorder(`${name}-config`, {
                 name: `${prefix}-recorder`,
                 roleArn: role.arn,
                 recordingGroup: { allSupported: true, includeGlobalResourceTypes: true },
-            }, parent);
+            }, { parent: this, deleteBeforeReplace: true });
             const channel = new aws.cfg.DeliveryChannel(`${name}-config`, {
                 name: `${prefix}-delivery`,
-                s3BucketName: args.configRecorder.deliveryBucketName,
-            }, { parent: this, dependsOn: [recorder] });
+                s3BucketName: target.deliveryBucketName,
+            }, { parent: this, dependsOn: [recorder, delivery, ...target.deliveryReady], deleteBeforeReplace: true });
             new aws.cfg.RecorderStatus(`${name}-config`, {
                 name: recorder.name,
                 isEnabled: true,
-            }, { parent: this, dependsOn: [channel] });
+            }, { parent: this, dependsOn: [channel], deleteBeforeReplace: true });
         }
 
         this.alertTopicArn = topic.arn;

@@ -370,6 +370,10 @@ function validateAudit(r: SettingsReader): AuditSettings {
 }
 
 function validateThreat(r: SettingsReader): ThreatSettings {
+    // Security Hub's FSBP and CIS controls are AWS Config rules: without a recorder they never evaluate.
+    if (r.boolean("enableSecurityHub") && !r.boolean("enableConfigRecorder")) {
+        r.problem("enableSecurityHub", true, "true only with enableConfigRecorder = true: Security Hub's FSBP/CIS controls are evaluated by AWS Config and never run without a recorder (an account that already records with AWS Config enables Security Hub outside this stack)");
+    }
     return {
         existingDetectorId: r.optionalString(
             "guardDutyDetectorId",

@@ -15,6 +15,8 @@ export const ROOT = path.resolve(__dirname, "..");
 export const MOCK_ACCOUNT_ID = "123456789012";
 const MOCK_ECR_TOKEN = "mock-ecr-registry-token-9f8e7d";
 
+const NO_OPTIONS: RecordedOptions = { deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], retainOnDelete: false, protect: false };
+
 /** The marker Pulumi's wire format wraps secret values in. */
 const SIG_KEY = pulumi.runtime.specialSigKey;
 const SECRET_SIG = pulumi.runtime.specialSecretSig;
@@ -34,6 +36,19 @@ export interface RecordedResource {
     parentType?: string;
     /** URNs of the resources this one depends on (dependsOn and input dependencies). */
     dependencies: string[];
+    /** The resource options the engine receives (mocks never see them; recorded from the registration request). */
+    options: RecordedOptions;
+    /** The mocked provider state (outputs), e.g. the ARN other resources' inputs refer to. */
+    state: Record<string, any>;
+}
+
+/** The resource options that decide how the engine replaces and deletes a resource. */
+export interface RecordedOptions {
+    deleteBeforeReplace: boolean;
+    ignoreChanges: string[];
+    replaceOnChanges: string[];
+    retainOnDelete: boolean;
+    protect: boolean;
 }
 
 export interface StackRun {
@@ -249,6 +264,8 @@ export async function runStack(options: RunOptions = {}): Promise<StackRun> {
                     provider: args.provider,
                     custom: args.custom ?? true,
                     dependencies: dependencies.get(`${args.type}::${args.name}`) ?? [],
+                    options: resourceOptions.get(`${args.type}::${args.name}`) ?? NO_OPTIONS,
+                    state: unwrapSecrets(state),
                 });
                 if (args.type.startsWith("random:")) secretValues.push(state.result);
                 return { id, state };
@@ -261,12 +278,22 @@ export async function runStack(options: RunOptions = {}): Promise<StackRun> {
         stack,
         false,
     );
-    // The mock API hides each registration's dependencies; the request carries them.
+    // The mock API hides each registration's dependencies and resource options; the request
+    // carries them exactly as the engine would receive them (after every transform).
     const dependencies = new Map<string, string[]>();
+    const resourceOptions = new Map<string, RecordedOptions>();
     const monitor = (require("@pulumi/pulumi/runtime/settings") as { getMonitor(): any }).getMonitor();
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: unknown) => {
-        dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList());
+        const key = `${req.getType()}::${req.getName()}`;
+        dependencies.set(key, req.getDependenciesList());
+        resourceOptions.set(key, {
+            deleteBeforeReplace: req.getDeletebeforereplace(),
+            ignoreChanges: req.getIgnorechangesList(),
+            replaceOnChanges: req.getReplaceonchangesList(),
+            retainOnDelete: req.getRetainondelete?.() ?? false,
+            protect: req.getProtect?.() ?? false,
+        });
         return register(req, callback);
     };
     setAllConfig(config, secretKeys);

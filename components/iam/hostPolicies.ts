@@ -3,7 +3,7 @@ import { policyDocument, PolicyStatement } from "../policyDocument";
 /**
  * The hosts' inline IAM policies as pure functions. Every statement names its
  * resources; `*` appears only where AWS offers no resource-level permission
- * (ecr:GetAuthorizationToken, ec2:DescribeInstances).
+ * (ecr:GetAuthorizationToken, ec2:DescribeInstances, ec2:DescribeAvailabilityZones).
  */
 
 function logWrite(logGroupArns: string[]): PolicyStatement {
@@ -44,8 +44,10 @@ export interface MonitoringHostPolicyInput {
 
 export function monitoringHostPolicy(p: MonitoringHostPolicyInput): string {
     const statements: PolicyStatement[] = [
-        // EC2 service discovery: DescribeInstances has no resource-level permissions.
-        { Sid: "DiscoverTargets", Effect: "Allow", Action: "ec2:DescribeInstances", Resource: "*" },
+        // EC2 service discovery (Prometheus docs, <ec2_sd_config>): DescribeInstances finds targets,
+        // DescribeAvailabilityZones maps zone ids (current releases fail the refresh without it).
+        // Neither action has resource-level permissions.
+        { Sid: "DiscoverTargets", Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"], Resource: "*" },
         logWrite(p.logGroupArns),
         { Sid: "PublishAlerts", Effect: "Allow", Action: "sns:Publish", Resource: p.alertTopicArn },
         { Sid: "EncryptAlerts", Effect: "Allow", Action: ["kms:GenerateDataKey*", "kms:Decrypt"], Resource: p.alertTopicKeyArn },
