@@ -145,14 +145,35 @@ describe("the whole stack under mocks (prod config)", function () {
             expect(own.inputs.rule.objectOwnership).to.equal("BucketOwnerEnforced");
         });
 
-        it("versions the bucket and archives then expires objects and noncurrent versions", () => {
+        it("versions the bucket, expires every object and archives only objects over 128 KiB (issue 11 item 13)", () => {
             expect(one(resources, "aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration.status).to.equal("Enabled");
-            const rule = one(resources, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules[0];
-            expect(rule.status).to.equal("Enabled");
-            expect(rule.transitions).to.deep.equal([{ days: 90, storageClass: "GLACIER" }]);
-            expect(rule.expiration.days).to.equal(365);
-            expect(rule.noncurrentVersionTransitions).to.deep.equal([{ noncurrentDays: 90, storageClass: "GLACIER" }]);
-            expect(rule.noncurrentVersionExpiration.noncurrentDays).to.equal(365);
+            const [expire, archive] = one(resources, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
+            expect([expire.status, archive.status]).to.deep.equal(["Enabled", "Enabled"]);
+            expect(expire.filter).to.deep.equal({ prefix: "" });
+            expect(expire.transitions).to.equal(undefined);
+            expect(expire.expiration.days).to.equal(365);
+            expect(expire.noncurrentVersionExpiration.noncurrentDays).to.equal(365);
+            expect(archive.filter).to.deep.equal({ objectSizeGreaterThan: 131072 });
+            expect(archive.transitions).to.deep.equal([{ days: 90, storageClass: "GLACIER" }]);
+            expect(archive.noncurrentVersionTransitions).to.deep.equal([{ noncurrentDays: 90, storageClass: "GLACIER" }]);
+            expect(archive.expiration).to.equal(undefined);
+        });
+
+        it("keeps the evidence readable after destroy: audit key always retained, bucket retained without forceDestroy (item 8)", () => {
+            expect(resources.find((r) => r.name === "audit-key" && r.type === "aws:kms/key:Key")!.options.retainOnDelete).to.equal(true);
+            expect(one(resources, "aws:s3/bucket:Bucket").options.retainOnDelete).to.equal(true);
+        });
+
+        it("gives the trail's CloudWatch Logs role the documented trust, without conditions (item 1)", () => {
+            const role = resources.find((r) => r.type === "aws:iam/role:Role" && r.name === "audit-trail-logs")!;
+            expect(statements(role.inputs.assumeRolePolicy)[0].Condition).to.equal(undefined);
+        });
+
+        it("encrypts every log group with the one logs key, whose policy admits only CloudWatch Logs for this account's groups (item 14)", () => {
+            const key = resources.find((r) => r.type === "aws:kms/key:Key" && r.name === "logs-key")!;
+            for (const g of ofType(resources, "aws:cloudwatch/logGroup:LogGroup")) expect(g.inputs.kmsKeyId, g.name).to.equal(key.state.arn);
+            const logs = statements(key.inputs.policy).find((s) => s.Principal?.Service === "logs.eu-west-1.amazonaws.com");
+            expect(logs.Condition).to.deep.equal({ ArnLike: { "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:123456789012:log-group:*" } });
         });
 
         it("lets only this trail write, with bucket-owner-full-control, and denies requests without TLS", () => {
@@ -307,8 +328,9 @@ describe("stack variants under mocks", function () {
         expect(trail.inputs.kmsKeyId).to.equal(undefined);
         expect(trail.inputs.cloudWatchLogsGroupArn).to.equal(undefined);
         expect(one(resources, "aws:s3/bucket:Bucket").inputs.forceDestroy).to.equal(true);
-        const rule = one(resources, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules[0];
-        expect([rule.transitions[0].days, rule.expiration.days]).to.deep.equal([30, 400]);
+        const [expire, archive] = one(resources, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
+        expect([archive.transitions[0].days, expire.expiration.days]).to.deep.equal([30, 400]);
+        expect(one(resources, "aws:s3/bucket:Bucket").options.retainOnDelete).to.equal(false);
     });
 
     it("adopts an existing GuardDuty detector instead of creating a second one", async () => {

@@ -10,7 +10,7 @@ import { DEFAULT_ALERT_THRESHOLDS, renderAlertmanagerConfig, renderAlertRules, r
 import { ofType, RecordedResource, runStack, StackRun } from "../../scripts/stackUnderMocks";
 
 /** Actions AWS grants only on "*". */
-const STAR_ONLY_ACTIONS = new Set(["ecr:GetAuthorizationToken", "ec2:DescribeInstances"]);
+const STAR_ONLY_ACTIONS = new Set(["ecr:GetAuthorizationToken", "ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"]);
 
 interface IngressRule {
     where: string;
