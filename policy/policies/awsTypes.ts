@@ -36,4 +36,8 @@ export const AWS = {
     topic: "aws:sns/topic:Topic",
     detector: "aws:guardduty/detector:Detector",
     kmsKey: "aws:kms/key:Key",
+    loadBalancer: "aws:lb/loadBalancer:LoadBalancer",
+    listener: "aws:lb/listener:Listener",
+    webAclAssociation: "aws:wafv2/webAclAssociation:WebAclAssociation",
+    autoscalingGroup: "aws:autoscaling/group:Group",
 } as const;

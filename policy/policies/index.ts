@@ -2,9 +2,10 @@ import { ecrImmutableTags, ecrKmsEncryption, ecrScanOnPush } from "./ecr";
 import { ebsEncrypted, imdsv2Required, noPublicIp, userDataNoSecrets } from "./ec2";
 import { guardDutyEnabled, securityBaseline } from "./detection";
 import { logOneYearKms, logRetentionSet } from "./logGroups";
-import { noWildcardAction, noWildcardResourceWrite, permissionsBoundary } from "./iam";
+import { noDataReadOnWildcard, noWildcardAction, noWildcardResourceWrite, permissionsBoundary, trustPolicyScoped } from "./iam";
+import { albAccessLogs, albHardened, albWafAssociated, asgElbHealthCheck, launchTemplateNoPublicIp, listenerHttps, listenerTls, metadataHopLimit, subnetNoAutoPublicIp } from "./frontDoor";
 import { DevSecOpsPolicy } from "./definePolicy";
-import { kmsKeyRotation, secretRotation, snsTopicEncrypted } from "./secretsAndAlerts";
+import { kmsKeyPolicyScoped, kmsKeyRotation, secretRotation, snsTopicEncrypted } from "./secretsAndAlerts";
 import { s3DefaultEncryption, s3PublicAccessBlock, s3TlsOnly, s3Versioning } from "./s3";
 import { defaultSecurityGroupClosed, noOpenIngress, noRemoteAdminPorts } from "./securityGroups";
 import { requiredTags } from "./tags";
@@ -26,12 +27,17 @@ export const devsecopsPolicies: DevSecOpsPolicy[] = [
     imdsv2Required,
     ebsEncrypted,
     noPublicIp,
+    launchTemplateNoPublicIp,
+    metadataHopLimit,
+    subnetNoAutoPublicIp,
     userDataNoSecrets,
     noOpenIngress,
     noRemoteAdminPorts,
     defaultSecurityGroupClosed,
     noWildcardAction,
     noWildcardResourceWrite,
+    noDataReadOnWildcard,
+    trustPolicyScoped,
     permissionsBoundary,
     ecrScanOnPush,
     ecrImmutableTags,
@@ -41,6 +47,13 @@ export const devsecopsPolicies: DevSecOpsPolicy[] = [
     secretRotation,
     snsTopicEncrypted,
     kmsKeyRotation,
+    kmsKeyPolicyScoped,
+    albHardened,
+    albAccessLogs,
+    listenerTls,
+    listenerHttps,
+    albWafAssociated,
+    asgElbHealthCheck,
     guardDutyEnabled,
     securityBaseline,
     requiredTags,
