@@ -143,3 +143,33 @@ export const subnetNoAutoPublicIp = resourcePolicy(
         if (props.mapPublicIpOnLaunch === true) report("subnet assigns public IPs on launch (mapPublicIpOnLaunch is true)");
     },
 );
+
+export const instanceProfileSet = resourcePolicy(
+    {
+        name: "ec2-instance-profile",
+        description: "Instances run with an IAM instance profile (SSM access and scoped credentials instead of keys on disk). Fix: iamInstanceProfile on the instance or launch template.",
+        enforcementLevel: "mandatory",
+        controls: { checkov: "CKV2_AWS_41" },
+        types: [AWS.instance],
+    },
+    (props, _args, report) => {
+        if (!props.iamInstanceProfile) report("instance has no iamInstanceProfile");
+    },
+);
+
+export const customerKeysAdvisory = resourcePolicy(
+    {
+        name: "customer-managed-keys",
+        description: "EBS volumes, secrets and trails use a customer-managed KMS key where one can be given; a trail notifies an SNS topic. Advisory: the AWS-managed keys still encrypt. Fix: kmsKeyId on aws.ebs.Volume / aws.secretsmanager.Secret, snsTopicName on the trail.",
+        enforcementLevel: "advisory",
+        controls: { checkov: "CKV_AWS_189, CKV_AWS_149, CKV_AWS_252" },
+        types: [AWS.volume, AWS.secret, AWS.trail],
+    },
+    (props, args, report) => {
+        if (args.type === AWS.trail) {
+            if (!props.snsTopicName) report("trail notifies no SNS topic");
+            return;
+        }
+        if (!props.kmsKeyId) report("not encrypted with a customer-managed KMS key (no kmsKeyId)");
+    },
+);

@@ -3,7 +3,7 @@ import { ebsEncrypted, imdsv2Required, noPublicIp, userDataNoSecrets } from "./e
 import { guardDutyEnabled, securityBaseline } from "./detection";
 import { logOneYearKms, logRetentionSet } from "./logGroups";
 import { noDataReadOnWildcard, noWildcardAction, noWildcardResourceWrite, permissionsBoundary, trustPolicyScoped } from "./iam";
-import { albAccessLogs, albHardened, albWafAssociated, asgElbHealthCheck, launchTemplateNoPublicIp, listenerHttps, listenerTls, metadataHopLimit, subnetNoAutoPublicIp } from "./frontDoor";
+import { albAccessLogs, albHardened, albWafAssociated, asgElbHealthCheck, customerKeysAdvisory, instanceProfileSet, launchTemplateNoPublicIp, listenerHttps, listenerTls, metadataHopLimit, subnetNoAutoPublicIp } from "./frontDoor";
 import { DevSecOpsPolicy } from "./definePolicy";
 import { kmsKeyPolicyScoped, kmsKeyRotation, secretRotation, snsTopicEncrypted } from "./secretsAndAlerts";
 import { s3DefaultEncryption, s3PublicAccessBlock, s3TlsOnly, s3Versioning } from "./s3";
@@ -31,6 +31,8 @@ export const devsecopsPolicies: DevSecOpsPolicy[] = [
     metadataHopLimit,
     subnetNoAutoPublicIp,
     userDataNoSecrets,
+    instanceProfileSet,
+    customerKeysAdvisory,
     noOpenIngress,
     noRemoteAdminPorts,
     defaultSecurityGroupClosed,

@@ -71,4 +71,13 @@ describe("policy pack: breadth (issue 15)", () => {
         expect(messagesOf("asg-elb-health-check", [res(ASG, { targetGroupArns: ["tg"], healthCheckType: "EC2" })])).to.have.length(1);
         expect(messagesOf("asg-elb-health-check", [res(ASG, { targetGroupArns: ["tg"], healthCheckType: "ELB", healthCheckGracePeriod: 120 })])).to.deep.equal([]);
     });
+
+    it("ec2-instance-profile and customer-managed-keys (advisory)", () => {
+        expect(messagesOf("ec2-instance-profile", [res("aws:ec2/instance:Instance", { ami: "ami-1" })])).to.deep.equal(["instance has no iamInstanceProfile"]);
+        expect(messagesOf("ec2-instance-profile", [res("aws:ec2/instance:Instance", { ami: "ami-1", iamInstanceProfile: "p" })])).to.deep.equal([]);
+        expect(violationsOf("customer-managed-keys", [res("aws:ebs/volume:Volume", { encrypted: true })])[0]).to.include({ level: "advisory" });
+        expect(messagesOf("customer-managed-keys", [res("aws:secretsmanager/secret:Secret", {})])).to.have.length(1);
+        expect(messagesOf("customer-managed-keys", [res("aws:cloudtrail/trail:Trail", {})])).to.deep.equal(["trail notifies no SNS topic"]);
+        expect(messagesOf("customer-managed-keys", [res("aws:ebs/volume:Volume", { kmsKeyId: "k" }), res("aws:secretsmanager/secret:Secret", { kmsKeyId: "k" }), res("aws:cloudtrail/trail:Trail", { snsTopicName: "t" })])).to.deep.equal([]);
+    });
 });
