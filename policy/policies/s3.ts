@@ -54,6 +54,13 @@ export const s3PublicAccessBlock = stackPolicy(
             const off = PUBLIC_ACCESS_FLAGS.filter((flag) => !configs.some((c) => c.props[flag] === true));
             if (off.length > 0) report(`bucket ${bucket.name}: public access block flags not true: ${off.join(", ")}`, bucket.urn);
         }
+        // A block whose bucket is not in the stack (adopted, or another stack's) is judged on its own.
+        const buckets = resourcesOfType(args, ...BUCKET_TYPES);
+        for (const block of resourcesOfType(args, AWS.bucketPublicAccessBlock)) {
+            if (buckets.some((b) => belongsTo(block, b, "bucket", ["id", "bucket"]))) continue;
+            const off = PUBLIC_ACCESS_FLAGS.filter((flag) => block.props[flag] !== true);
+            if (off.length > 0) report(`public access block ${block.name}: flags not true: ${off.join(", ")}`, block.urn);
+        }
     },
 );
 

@@ -80,4 +80,16 @@ describe("policy pack: breadth (issue 15)", () => {
         expect(messagesOf("customer-managed-keys", [res("aws:cloudtrail/trail:Trail", {})])).to.deep.equal(["trail notifies no SNS topic"]);
         expect(messagesOf("customer-managed-keys", [res("aws:ebs/volume:Volume", { kmsKeyId: "k" }), res("aws:secretsmanager/secret:Secret", { kmsKeyId: "k" }), res("aws:cloudtrail/trail:Trail", { snsTopicName: "t" })])).to.deep.equal([]);
     });
+
+    it("a public-access block judged alone; the default SG opened by a separate rule", () => {
+        const PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock";
+        const flags = { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true };
+        expect(messagesOf("s3-public-access-block", [res(PAB, { bucket: "adopted", ...flags, ignorePublicAcls: false }, { name: "pab" })])).to.deep.equal(["public access block pab: flags not true: ignorePublicAcls"]);
+        expect(messagesOf("s3-public-access-block", [res(PAB, { bucket: "adopted", ...flags })])).to.deep.equal([]);
+        const vpc = res("aws:ec2/vpc:Vpc", {}, { name: "v" });
+        const d = res("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", { vpcId: "v-id", ingress: [], egress: [] }, { name: "dsg" });
+        const rule = res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", { securityGroupId: "dsg-id", ipProtocol: "tcp", fromPort: 443, toPort: 443, referencedSecurityGroupId: "sg-1" }, { name: "rule" });
+        expect(messagesOf("vpc-default-sg-closed", [vpc, d, rule])).to.deep.equal(["default security group dsg is opened by rule rule"]);
+        expect(messagesOf("vpc-default-sg-closed", [vpc, d, res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", { securityGroupId: "other-sg", ipProtocol: "tcp", fromPort: 443, toPort: 443 })])).to.deep.equal([]);
+    });
 });
