@@ -95,3 +95,17 @@ export const s3Versioning = stackPolicy(
         }
     },
 );
+
+export const s3AclsDisabled = stackPolicy(
+    {
+        name: "s3-acls-disabled",
+        description: "Every S3 bucket disables ACLs (object ownership BucketOwnerEnforced), so access is decided by policies alone. Fix: an aws.s3.BucketOwnershipControls with rule.objectOwnership BucketOwnerEnforced.",
+        enforcementLevel: "mandatory",
+        controls: { fsbp: "S3.12", checkov: "CKV2_AWS_65" },
+    },
+    (args, report) => {
+        for (const { bucket, configs } of bucketsWith(args, [AWS.bucketOwnershipControls])) {
+            if (!configs.some((c) => c.props.rule?.objectOwnership === "BucketOwnerEnforced")) report(`bucket ${bucket.name} has ACLs enabled (no BucketOwnerEnforced ownership controls)`, bucket.urn);
+        }
+    },
+);

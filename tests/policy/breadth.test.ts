@@ -92,4 +92,11 @@ describe("policy pack: breadth (issue 15)", () => {
         expect(messagesOf("vpc-default-sg-closed", [vpc, d, rule])).to.deep.equal(["default security group dsg is opened by rule rule"]);
         expect(messagesOf("vpc-default-sg-closed", [vpc, d, res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", { securityGroupId: "other-sg", ipProtocol: "tcp", fromPort: 443, toPort: 443 })])).to.deep.equal([]);
     });
+
+    it("s3-acls-disabled: BucketOwnerEnforced ownership controls", () => {
+        const b = res("aws:s3/bucket:Bucket", { bucket: "logs" }, { name: "logs" });
+        const own = (objectOwnership: string) => res("aws:s3/bucketOwnershipControls:BucketOwnershipControls", { bucket: "logs-id", rule: { objectOwnership } });
+        expect(messagesOf("s3-acls-disabled", [b, own("ObjectWriter")])).to.deep.equal(["bucket logs has ACLs enabled (no BucketOwnerEnforced ownership controls)"]);
+        expect(messagesOf("s3-acls-disabled", [b, own("BucketOwnerEnforced")])).to.deep.equal([]);
+    });
 });
