@@ -6,7 +6,7 @@ import { noDataReadOnWildcard, noWildcardAction, noWildcardResourceWrite, permis
 import { albAccessLogs, albHardened, albWafAssociated, asgElbHealthCheck, customerKeysAdvisory, instanceProfileSet, launchTemplateNoPublicIp, listenerHttps, listenerTls, metadataHopLimit, subnetNoAutoPublicIp } from "./frontDoor";
 import { DevSecOpsPolicy } from "./definePolicy";
 import { kmsKeyPolicyScoped, kmsKeyRotation, secretRotation, snsTopicEncrypted } from "./secretsAndAlerts";
-import { s3AclsDisabled, s3DefaultEncryption, s3PublicAccessBlock, s3TlsOnly, s3Versioning } from "./s3";
+import { s3AccessLoggingAndLifecycle, s3AclsDisabled, s3DefaultEncryption, s3PublicAccessBlock, s3TlsOnly, s3Versioning } from "./s3";
 import { defaultSecurityGroupClosed, noOpenIngress, noRemoteAdminPorts } from "./securityGroups";
 import { requiredTags } from "./tags";
 import { trailCloudWatchLogs, trailKmsEncryption, trailLogFileValidation, trailManagementEvents, trailMultiRegion } from "./cloudTrail";
@@ -20,6 +20,7 @@ export const devsecopsPolicies: DevSecOpsPolicy[] = [
     s3TlsOnly,
     s3Versioning,
     s3AclsDisabled,
+    s3AccessLoggingAndLifecycle,
     trailMultiRegion,
     trailLogFileValidation,
     trailManagementEvents,

@@ -109,3 +109,19 @@ export const s3AclsDisabled = stackPolicy(
         }
     },
 );
+
+export const s3AccessLoggingAndLifecycle = stackPolicy(
+    {
+        name: "s3-access-logging-lifecycle",
+        description: "Every S3 bucket has server access logging and a lifecycle rule that aborts incomplete multipart uploads. Advisory: a log bucket's own access logs need yet another bucket. Fix: an aws.s3.BucketLogging and a BucketLifecycleConfiguration rule with abortIncompleteMultipartUpload.",
+        enforcementLevel: "advisory",
+        controls: { fsbp: "S3.9", checkov: "CKV_AWS_18, CKV_AWS_300" },
+    },
+    (args, report) => {
+        for (const { bucket, configs } of bucketsWith(args, [AWS.bucketLogging, AWS.bucketLifecycle])) {
+            if (!configs.some((c) => c.type === AWS.bucketLogging && c.props.targetBucket)) report(`bucket ${bucket.name} has no server access logging`, bucket.urn);
+            const aborts = configs.some((c) => c.type === AWS.bucketLifecycle && (c.props.rules ?? []).some((r: any) => r.status === "Enabled" && r.abortIncompleteMultipartUpload?.daysAfterInitiation));
+            if (!aborts) report(`bucket ${bucket.name} does not abort incomplete multipart uploads`, bucket.urn);
+        }
+    },
+);

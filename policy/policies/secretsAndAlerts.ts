@@ -6,14 +6,19 @@ import { statementsOf } from "./policyDocuments";
 export const secretRotation = stackPolicy(
     {
         name: "secrets-rotation",
-        description: "Secrets Manager secrets rotate. Fix: an aws.secretsmanager.SecretRotation for the secret (with a rotation Lambda); see the documented waiver in policy/README.md.",
+        description: "Secrets Manager secrets rotate, at least every 90 days. Fix: an aws.secretsmanager.SecretRotation for the secret (with a rotation Lambda); see the documented waiver in policy/README.md.",
         enforcementLevel: "advisory",
-        controls: { fsbp: "SecretsManager.1", checkov: "CKV2_AWS_57" },
+        controls: { fsbp: "SecretsManager.1, SecretsManager.4", checkov: "CKV2_AWS_57, CKV_AWS_304" },
     },
     (args, report) => {
         const rotations = resourcesOfType(args, AWS.secretRotation);
         for (const secret of resourcesOfType(args, AWS.secret)) {
-            if (!rotations.some((r) => belongsTo(r, secret, "secretId", ["id", "arn"]))) report(`secret ${secret.name} has no rotation`, secret.urn);
+            const own = rotations.filter((r) => belongsTo(r, secret, "secretId", ["id", "arn"]));
+            if (own.length === 0) report(`secret ${secret.name} has no rotation`, secret.urn);
+            for (const r of own) {
+                const days = Number(r.props.rotationRules?.automaticallyAfterDays);
+                if (days > 90) report(`secret ${secret.name} rotates every ${days} days (more than 90)`, secret.urn);
+            }
         }
     },
 );

@@ -99,4 +99,16 @@ describe("policy pack: breadth (issue 15)", () => {
         expect(messagesOf("s3-acls-disabled", [b, own("ObjectWriter")])).to.deep.equal(["bucket logs has ACLs enabled (no BucketOwnerEnforced ownership controls)"]);
         expect(messagesOf("s3-acls-disabled", [b, own("BucketOwnerEnforced")])).to.deep.equal([]);
     });
+
+    it("s3-access-logging-lifecycle (advisory) and secrets-rotation over 90 days", () => {
+        const b = res("aws:s3/bucket:Bucket", { bucket: "logs" }, { name: "logs" });
+        expect(messagesOf("s3-access-logging-lifecycle", [b])).to.deep.equal(["bucket logs has no server access logging", "bucket logs does not abort incomplete multipart uploads"]);
+        const logging = res("aws:s3/bucketLogging:BucketLogging", { bucket: "logs-id", targetBucket: "access-logs", targetPrefix: "logs/" });
+        const lifecycle = res("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", { bucket: "logs-id", rules: [{ id: "abort", status: "Enabled", abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } }] });
+        expect(messagesOf("s3-access-logging-lifecycle", [b, logging, lifecycle])).to.deep.equal([]);
+        const secret = res("aws:secretsmanager/secret:Secret", {}, { name: "s" });
+        const rotation = (days: number) => res("aws:secretsmanager/secretRotation:SecretRotation", { secretId: "s-id", rotationLambdaArn: "arn:l", rotationRules: { automaticallyAfterDays: days } });
+        expect(messagesOf("secrets-rotation", [secret, rotation(180)])).to.deep.equal(["secret s rotates every 180 days (more than 90)"]);
+        expect(messagesOf("secrets-rotation", [secret, rotation(30)])).to.deep.equal([]);
+    });
 });
