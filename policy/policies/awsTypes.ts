@@ -6,6 +6,9 @@ export const AWS = {
     bucketSseV2: "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
     bucketPublicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
     bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
+    bucketLogging: "aws:s3/bucketLogging:BucketLogging",
+    bucketLifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    bucketOwnershipControls: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
     bucketVersioning: "aws:s3/bucketVersioning:BucketVersioning",
     bucketVersioningV2: "aws:s3/bucketVersioningV2:BucketVersioningV2",
     trail: "aws:cloudtrail/trail:Trail",
@@ -36,4 +39,8 @@ export const AWS = {
     topic: "aws:sns/topic:Topic",
     detector: "aws:guardduty/detector:Detector",
     kmsKey: "aws:kms/key:Key",
+    loadBalancer: "aws:lb/loadBalancer:LoadBalancer",
+    listener: "aws:lb/listener:Listener",
+    webAclAssociation: "aws:wafv2/webAclAssociation:WebAclAssociation",
+    autoscalingGroup: "aws:autoscaling/group:Group",
 } as const;

@@ -2,10 +2,11 @@ import { ecrImmutableTags, ecrKmsEncryption, ecrScanOnPush } from "./ecr";
 import { ebsEncrypted, imdsv2Required, noPublicIp, userDataNoSecrets } from "./ec2";
 import { guardDutyEnabled, securityBaseline } from "./detection";
 import { logOneYearKms, logRetentionSet } from "./logGroups";
-import { noWildcardAction, noWildcardResourceWrite, permissionsBoundary } from "./iam";
+import { noDataReadOnWildcard, noWildcardAction, noWildcardResourceWrite, permissionsBoundary, trustPolicyScoped } from "./iam";
+import { albAccessLogs, albHardened, albWafAssociated, asgElbHealthCheck, customerKeysAdvisory, instanceProfileSet, launchTemplateNoPublicIp, listenerHttps, listenerTls, metadataHopLimit, subnetNoAutoPublicIp } from "./frontDoor";
 import { DevSecOpsPolicy } from "./definePolicy";
-import { kmsKeyRotation, secretRotation, snsTopicEncrypted } from "./secretsAndAlerts";
-import { s3DefaultEncryption, s3PublicAccessBlock, s3TlsOnly, s3Versioning } from "./s3";
+import { kmsKeyPolicyScoped, kmsKeyRotation, secretRotation, snsTopicEncrypted } from "./secretsAndAlerts";
+import { s3AccessLoggingAndLifecycle, s3AclsDisabled, s3DefaultEncryption, s3PublicAccessBlock, s3TlsOnly, s3Versioning } from "./s3";
 import { defaultSecurityGroupClosed, noOpenIngress, noRemoteAdminPorts } from "./securityGroups";
 import { requiredTags } from "./tags";
 import { trailCloudWatchLogs, trailKmsEncryption, trailLogFileValidation, trailManagementEvents, trailMultiRegion } from "./cloudTrail";
@@ -18,6 +19,8 @@ export const devsecopsPolicies: DevSecOpsPolicy[] = [
     s3PublicAccessBlock,
     s3TlsOnly,
     s3Versioning,
+    s3AclsDisabled,
+    s3AccessLoggingAndLifecycle,
     trailMultiRegion,
     trailLogFileValidation,
     trailManagementEvents,
@@ -26,12 +29,19 @@ export const devsecopsPolicies: DevSecOpsPolicy[] = [
     imdsv2Required,
     ebsEncrypted,
     noPublicIp,
+    launchTemplateNoPublicIp,
+    metadataHopLimit,
+    subnetNoAutoPublicIp,
     userDataNoSecrets,
+    instanceProfileSet,
+    customerKeysAdvisory,
     noOpenIngress,
     noRemoteAdminPorts,
     defaultSecurityGroupClosed,
     noWildcardAction,
     noWildcardResourceWrite,
+    noDataReadOnWildcard,
+    trustPolicyScoped,
     permissionsBoundary,
     ecrScanOnPush,
     ecrImmutableTags,
@@ -41,6 +51,13 @@ export const devsecopsPolicies: DevSecOpsPolicy[] = [
     secretRotation,
     snsTopicEncrypted,
     kmsKeyRotation,
+    kmsKeyPolicyScoped,
+    albHardened,
+    albAccessLogs,
+    listenerTls,
+    listenerHttps,
+    albWafAssociated,
+    asgElbHealthCheck,
     guardDutyEnabled,
     securityBaseline,
     requiredTags,

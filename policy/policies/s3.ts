@@ -24,7 +24,7 @@ export const s3DefaultEncryption = stackPolicy(
         name: "s3-bucket-default-encryption",
         description: "Every S3 bucket has default encryption (SSE-KMS or AES256). Fix: add an aws.s3.BucketServerSideEncryptionConfiguration for the bucket.",
         enforcementLevel: "mandatory",
-        controls: { cis: "CIS 2.1.1", fsbp: "S3.4", checkov: "CKV_AWS_19, CKV_AWS_145" },
+        controls: { cis: "CIS 2.1.1", fsbp: "S3.4", checkov: "CKV_AWS_145 (narrowed: AES256 also passes)" },
     },
     (args, report) => {
         for (const { bucket, configs } of bucketsWith(args, [AWS.bucketSse, AWS.bucketSseV2])) {
@@ -53,6 +53,13 @@ export const s3PublicAccessBlock = stackPolicy(
             }
             const off = PUBLIC_ACCESS_FLAGS.filter((flag) => !configs.some((c) => c.props[flag] === true));
             if (off.length > 0) report(`bucket ${bucket.name}: public access block flags not true: ${off.join(", ")}`, bucket.urn);
+        }
+        // A block whose bucket is not in the stack (adopted, or another stack's) is judged on its own.
+        const buckets = resourcesOfType(args, ...BUCKET_TYPES);
+        for (const block of resourcesOfType(args, AWS.bucketPublicAccessBlock)) {
+            if (buckets.some((b) => belongsTo(block, b, "bucket", ["id", "bucket"]))) continue;
+            const off = PUBLIC_ACCESS_FLAGS.filter((flag) => block.props[flag] !== true);
+            if (off.length > 0) report(`public access block ${block.name}: flags not true: ${off.join(", ")}`, block.urn);
         }
     },
 );
@@ -85,6 +92,36 @@ export const s3Versioning = stackPolicy(
         for (const { bucket, configs } of bucketsWith(args, [AWS.bucketVersioning, AWS.bucketVersioningV2])) {
             const inline = bucket.props.versioning?.enabled === true;
             if (!inline && !configs.some((c) => c.props.versioningConfiguration?.status === "Enabled")) report(`bucket ${bucket.name} does not keep versions`, bucket.urn);
+        }
+    },
+);
+
+export const s3AclsDisabled = stackPolicy(
+    {
+        name: "s3-acls-disabled",
+        description: "Every S3 bucket disables ACLs (object ownership BucketOwnerEnforced), so access is decided by policies alone. Fix: an aws.s3.BucketOwnershipControls with rule.objectOwnership BucketOwnerEnforced.",
+        enforcementLevel: "mandatory",
+        controls: { fsbp: "S3.12", checkov: "CKV2_AWS_65" },
+    },
+    (args, report) => {
+        for (const { bucket, configs } of bucketsWith(args, [AWS.bucketOwnershipControls])) {
+            if (!configs.some((c) => c.props.rule?.objectOwnership === "BucketOwnerEnforced")) report(`bucket ${bucket.name} has ACLs enabled (no BucketOwnerEnforced ownership controls)`, bucket.urn);
+        }
+    },
+);
+
+export const s3AccessLoggingAndLifecycle = stackPolicy(
+    {
+        name: "s3-access-logging-lifecycle",
+        description: "Every S3 bucket has server access logging and a lifecycle rule that aborts incomplete multipart uploads. Advisory: a log bucket's own access logs need yet another bucket. Fix: an aws.s3.BucketLogging and a BucketLifecycleConfiguration rule with abortIncompleteMultipartUpload.",
+        enforcementLevel: "advisory",
+        controls: { fsbp: "S3.9", checkov: "CKV_AWS_18, CKV_AWS_300" },
+    },
+    (args, report) => {
+        for (const { bucket, configs } of bucketsWith(args, [AWS.bucketLogging, AWS.bucketLifecycle])) {
+            if (!configs.some((c) => c.type === AWS.bucketLogging && c.props.targetBucket)) report(`bucket ${bucket.name} has no server access logging`, bucket.urn);
+            const aborts = configs.some((c) => c.type === AWS.bucketLifecycle && (c.props.rules ?? []).some((r: any) => r.status === "Enabled" && r.abortIncompleteMultipartUpload?.daysAfterInitiation));
+            if (!aborts) report(`bucket ${bucket.name} does not abort incomplete multipart uploads`, bucket.urn);
         }
     },
 );

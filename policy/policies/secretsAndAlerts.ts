@@ -1,17 +1,24 @@
 import { AWS } from "./awsTypes";
-import { belongsTo, resourcePolicy, resourcesOfType, stackPolicy } from "./definePolicy";
+import { asList, belongsTo, resourcePolicy, resourcesOfType, stackPolicy } from "./definePolicy";
+import { constrainedByCondition } from "./iam";
+import { statementsOf } from "./policyDocuments";
 
 export const secretRotation = stackPolicy(
     {
         name: "secrets-rotation",
-        description: "Secrets Manager secrets rotate. Fix: an aws.secretsmanager.SecretRotation for the secret (with a rotation Lambda); see the documented waiver in policy/README.md.",
+        description: "Secrets Manager secrets rotate, at least every 90 days. Fix: an aws.secretsmanager.SecretRotation for the secret (with a rotation Lambda); see the documented waiver in policy/README.md.",
         enforcementLevel: "advisory",
-        controls: { fsbp: "SecretsManager.1", checkov: "CKV2_AWS_57" },
+        controls: { fsbp: "SecretsManager.1, SecretsManager.4", checkov: "CKV2_AWS_57, CKV_AWS_304" },
     },
     (args, report) => {
         const rotations = resourcesOfType(args, AWS.secretRotation);
         for (const secret of resourcesOfType(args, AWS.secret)) {
-            if (!rotations.some((r) => belongsTo(r, secret, "secretId", ["id", "arn"]))) report(`secret ${secret.name} has no rotation`, secret.urn);
+            const own = rotations.filter((r) => belongsTo(r, secret, "secretId", ["id", "arn"]));
+            if (own.length === 0) report(`secret ${secret.name} has no rotation`, secret.urn);
+            for (const r of own) {
+                const days = Number(r.props.rotationRules?.automaticallyAfterDays);
+                if (days > 90) report(`secret ${secret.name} rotates every ${days} days (more than 90)`, secret.urn);
+            }
         }
     },
 );
@@ -40,5 +47,26 @@ export const kmsKeyRotation = resourcePolicy(
     (props, _args, report) => {
         const spec = props.customerMasterKeySpec ?? "SYMMETRIC_DEFAULT";
         if (spec === "SYMMETRIC_DEFAULT" && props.enableKeyRotation !== true) report("key does not rotate (enableKeyRotation is not true)");
+    },
+);
+
+export const kmsKeyPolicyScoped = resourcePolicy(
+    {
+        name: "kms-key-policy-scoped",
+        description:
+            'Customer-managed KMS keys carry an explicit key policy (not the default one that hands the key to every IAM policy in the account), and no statement allows Principal "*" without a narrowing Condition (kms:CallerAccount, kms:ViaService...). Fix: set policy on the aws.kms.Key naming the account root, the roles and the service principals that use it.',
+        enforcementLevel: "mandatory",
+        controls: { checkov: "CKV_AWS_33, CKV2_AWS_64" },
+        types: [AWS.kmsKey],
+    },
+    (props, _args, report) => {
+        if (!props.policy) {
+            report("key has no explicit key policy");
+            return;
+        }
+        for (const s of statementsOf(props.policy).filter((x) => x.Effect === "Allow")) {
+            const p: any = s.Principal;
+            if ((p === "*" || asList(p?.AWS).includes("*")) && !constrainedByCondition(s)) report(`statement ${s.Sid ?? "(no Sid)"} allows any principal to use the key`);
+        }
     },
 );

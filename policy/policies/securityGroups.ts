@@ -79,6 +79,11 @@ export const defaultSecurityGroupClosed = stackPolicy(
             const rules = (d.props.ingress ?? []).length + (d.props.egress ?? []).length;
             if (rules > 0) report(`default security group ${d.name} has ${rules} rule(s)`, d.urn);
         }
+        // Rules added to the default group as separate resources open it just the same.
+        const separate = resourcesOfType(args, AWS.securityGroupRule, AWS.securityGroupIngressRule, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule");
+        for (const d of defaults) {
+            for (const rule of separate) if (belongsTo(rule, d, "securityGroupId", ["id"])) report(`default security group ${d.name} is opened by rule ${rule.name}`, d.urn);
+        }
         for (const vpc of resourcesOfType(args, AWS.vpc)) {
             if (!defaults.some((d) => belongsTo(d, vpc, "vpcId", ["id"]))) report(`VPC ${vpc.name}'s default security group is not adopted (it allows traffic within itself)`, vpc.urn);
         }

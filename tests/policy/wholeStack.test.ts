@@ -37,7 +37,7 @@ describe("policy pack over the whole prod stack (under mocks)", function () {
         const found = evaluate(recorded);
         const mandatory = found.filter((v) => v.level === "mandatory");
         expect(mandatory, JSON.stringify(mandatory, null, 1)).to.deep.equal([]);
-        expect([...new Set(found.map((v) => v.policy))].sort()).to.deep.equal(["log-group-one-year-kms", "secrets-rotation"]);
+        expect([...new Set(found.map((v) => v.policy))].sort()).to.deep.equal(["customer-managed-keys", "log-group-one-year-kms", "s3-access-logging-lifecycle", "secrets-rotation"]);
     });
 
     it("the evaluator reports exactly what @pulumi/policy's analyzer server reports for the stack", async () => {
