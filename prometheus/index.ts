@@ -396,7 +396,9 @@ function burnRateRules(sli: "error" | "slow", target: number, runbookUrl: string
     const what = sli === "error" ? "answered 5xx" : `took longer than ${thresholdSeconds}s`;
     const slo = sli === "error" ? "availability" : "latency";
     return BURN_RATE_ALERTS.map((b) => {
-        const threshold = clean(b.burnRate * budget);
+        // Written as a product, as Sloth and Pyrra do: Prometheus computes it in float64, so a
+        // ratio of exactly burn rate × budget (e.g. 144/10000) does not count as above it.
+        const threshold = `(${b.burnRate} * ${budget})`;
         const consumed = budgetConsumed(b.burnRate, b.longWindow);
         const exhaustedIn = (SLO_PERIOD_DAYS * 24) / b.burnRate;
         return {
