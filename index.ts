@@ -9,6 +9,7 @@ import { Network } from "./components/network";
 import { ObservedAppHost } from "./components/observedAppHost";
 import { SecretsVault } from "./components/secretsVault";
 import { ThreatDetection } from "./components/threatDetection";
+import { DEFAULT_SLO_TARGETS } from "./prometheus";
 
 // 1. Every setting is validated before any resource exists: a bad stack fails here, all at once.
 const { settings, providedSecretValues } = loadConfig();
@@ -57,6 +58,7 @@ const monitoring = new MonitoringHost("monitoring", {
     grafanaAdminSecretArn: vault.grafanaAdminSecretArn,
     grafanaReadPolicyJson: vault.grafanaReadPolicyJson,
     thresholds: settings.alerts,
+    slo: { ...DEFAULT_SLO_TARGETS, availability: settings.alerts.sloAvailabilityTarget, latency: settings.alerts.sloLatencyTarget },
     prometheusRetentionDays: settings.hosts.prometheusRetentionDays,
     prometheusVolumeGiB: settings.hosts.prometheusVolumeGiB,
     platformLogRetentionDays: settings.hosts.platformLogRetentionDays,

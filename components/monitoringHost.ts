@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import {
     AlertThresholds,
+    SloTargets,
     renderAlertmanagerConfig,
     renderAlertRules,
     renderPrometheusConfig,
@@ -27,6 +28,8 @@ export interface MonitoringHostArgs {
     /** The vault's read policy for the Grafana admin secret (and its key). */
     grafanaReadPolicyJson: pulumi.Input<string>;
     thresholds: AlertThresholds;
+    /** SLO targets for the burn-rate rules; the renderers' defaults (99.9 %, 99 % within 0.5 s) without it. */
+    slo?: SloTargets;
     prometheusRetentionDays: number;
     prometheusVolumeGiB: number;
     platformLogRetentionDays: number;
@@ -183,8 +186,8 @@ export class MonitoringHost extends pulumi.ComponentResource {
                     targets: { kind: "ec2", region: r, tagKey: DISCOVERY_TAG_KEY, tagValue: prefix },
                     remoteWrite: args.ampWorkspaceArn ? ampRemoteWriteUrl(args.ampWorkspaceArn) : undefined,
                 }),
-                alertRulesYml: renderAlertRules(args.thresholds),
-                recordingRulesYml: renderRecordingRules(),
+                alertRulesYml: renderAlertRules(args.thresholds, { slo: args.slo }),
+                recordingRulesYml: renderRecordingRules(args.slo),
                 alertmanagerYml: renderAlertmanagerConfig({ snsTopicArn: topicArn, region: r }),
             }),
         );

@@ -84,6 +84,11 @@ export interface AlertSettings {
     cpuPercent: number;
     memoryPercent: number;
     diskFreePercent: number;
+    /** SLO targets: share of requests without 5xx, and within the 0.5 s latency bucket, over 30 days. */
+    sloAvailabilityTarget: number;
+    sloLatencyTarget: number;
+    /** The dead man's switch the Watchdog alert pings (a secret: it usually embeds a token). */
+    deadMansSwitchUrl?: string;
 }
 
 export interface StackSettings {
@@ -141,6 +146,9 @@ export const SETTING_DEFAULTS = {
     alertCpuPercent: 80,
     alertMemoryPercent: 90,
     alertDiskFreePercent: 10,
+    sloAvailabilityTarget: 0.999,
+    sloLatencyTarget: 0.99,
+    deadMansSwitchUrl: undefined,
 } as const satisfies Record<string, unknown>;
 
 export type SettingKey = keyof typeof SETTING_DEFAULTS;
@@ -212,6 +220,11 @@ class SettingsReader {
     private value(key: SettingKey): unknown {
         const v = this.raw[key];
         return v === undefined || v === null || v === "" ? SETTING_DEFAULTS[key] : v;
+    }
+
+    /** The raw value, for checks that must not echo it. */
+    rawValue(key: SettingKey): unknown {
+        return this.raw[key];
     }
 
     problem(key: string, value: unknown, allowed: string): void {
@@ -456,7 +469,22 @@ function validateAlerts(r: SettingsReader): AlertSettings {
         cpuPercent: r.number("alertCpuPercent", 1, 100),
         memoryPercent: r.number("alertMemoryPercent", 1, 100),
         diskFreePercent: r.number("alertDiskFreePercent", 1, 99),
+        // From 0.95: below it a 14.4x burn needs more than 100 % bad requests, so the fast page could never fire.
+        sloAvailabilityTarget: r.number("sloAvailabilityTarget", 0.95, 0.99999),
+        sloLatencyTarget: r.number("sloLatencyTarget", 0.95, 0.99999),
+        deadMansSwitchUrl: deadMansSwitchUrl(r),
     };
+}
+
+/** An https:// URL; never echoed in the error, since it usually carries the switch's token. */
+function deadMansSwitchUrl(r: SettingsReader): string | undefined {
+    const v = r.rawValue("deadMansSwitchUrl");
+    if (v === undefined || v === null || v === "") return undefined;
+    if (typeof v !== "string" || !/^https:\/\/[A-Za-z0-9.-]+(:\d+)?(\/\S*)?$/.test(v)) {
+        r.problem("deadMansSwitchUrl", "<not shown: may hold a token>", "an https:// URL of a dead man's switch (e.g. a healthchecks.io ping URL), set with pulumi config set --secret");
+        return undefined;
+    }
+    return v;
 }
 
 /** Settings from outside the project namespace that the stack reads. */

@@ -40,7 +40,31 @@ describe("stack config validation", () => {
         expect(s.audit).to.include({ encryption: "kms", transitionDays: 90, expirationDays: 365, forceDestroy: false });
         expect(s.hosts.operatorCidrs).to.deep.equal(["203.0.113.0/24"]);
         expect(s.hosts.grafanaProvision).to.equal(true);
-        expect(s.alerts).to.deep.equal({ errorRatio: 0.05, latencyP95Seconds: 0.5, cpuPercent: 80, memoryPercent: 90, diskFreePercent: 10 });
+        expect(s.alerts).to.deep.equal({
+            errorRatio: 0.05,
+            latencyP95Seconds: 0.5,
+            cpuPercent: 80,
+            memoryPercent: 90,
+            diskFreePercent: 10,
+            sloAvailabilityTarget: 0.999,
+            sloLatencyTarget: 0.99,
+            deadMansSwitchUrl: undefined,
+        });
+    });
+
+    it("SLO targets from 0.95 to 0.99999; the dead man's switch an https URL, never echoed in the error", () => {
+        const base = { operatorCidrs: ["203.0.113.0/24"] };
+        expect(() => validateStackSettings({ ...base, sloAvailabilityTarget: 0.9 })).to.throw(/sloAvailabilityTarget = 0.9: a number at least 0.95 and at most 0.99999/);
+        expect(() => validateStackSettings({ ...base, sloLatencyTarget: 1 })).to.throw(/sloLatencyTarget = 1: a number at least 0.95/);
+        let message = "";
+        try {
+            validateStackSettings({ ...base, deadMansSwitchUrl: "http://hc-ping.example/secret-token-123" });
+        } catch (e) {
+            message = (e as Error).message;
+        }
+        expect(message).to.match(/deadMansSwitchUrl .*an https:\/\/ URL/);
+        expect(message).to.not.contain("secret-token-123");
+        expect(validateStackSettings({ ...base, deadMansSwitchUrl: "https://hc-ping.example/0f3e" }).alerts.deadMansSwitchUrl).to.equal("https://hc-ping.example/0f3e");
     });
 
     it("decodes values that arrive as strings (numbers, booleans)", () => {

@@ -214,7 +214,7 @@ describe("hosts under mocks (prod config)", function () {
         expect(doc(changed.resources)).to.not.equal(doc(resources));
         const script = JSON.parse(doc(changed.resources)).mainSteps[0].inputs.runCommand.join("\n") as string;
         const rules = Buffer.from(/stage rules\/alert_rules\.yml '([^']+)'/.exec(script)![1], "base64").toString("utf8");
-        expect(rules).to.contain("job:http_request_error_ratio:rate5m > 0.02");
+        expect(rules).to.contain("instance:http_request_error_ratio:rate5m > 0.02");
         const association = named(changed.resources, "aws:ssm/association:Association", "monitoring-config");
         expect(association.inputs.targets).to.deep.equal([{ key: "InstanceIds", values: ["monitoring-instance-id"] }]);
     });

@@ -72,7 +72,7 @@ describe("observability: live Prometheus, Alertmanager and node_exporter against
 
     it("with no traffic HighErrorRate never went pending, although the request rate is recorded", async () => {
         // The harness's readiness probes hit /health, so the app has request series; then it idles.
-        await waitFor("a recorded request rate", async () => ((await promQuery(local!.prometheusUrl, "job:http_requests:rate5m")).data.result.length > 0 ? true : undefined), 30_000);
+        await waitFor("a recorded request rate", async () => ((await promQuery(local!.prometheusUrl, "instance:http_requests:rate5m")).data.result.length > 0 ? true : undefined), 30_000);
         await new Promise((r) => setTimeout(r, 3000)); // a few more 1 s evaluations
         const ever = await promQuery(local!.prometheusUrl, 'count_over_time(ALERTS{alertname="HighErrorRate"}[1h])');
         expect(ever.status).to.equal("success");

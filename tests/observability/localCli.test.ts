@@ -154,7 +154,7 @@ describe("observability: npm run local", function () {
                 "a recorded error ratio",
                 (async () => {
                     for (;;) {
-                        const r = JSON.parse((await httpRequest(`${prometheusUrl}/api/v1/query?query=job:http_request_error_ratio:rate5m`)).body);
+                        const r = JSON.parse((await httpRequest(`${prometheusUrl}/api/v1/query?query=instance:http_request_error_ratio:rate5m`)).body);
                         const v = r.data.result[0]?.value[1];
                         // The first evaluations see the readiness probes' 200s too; wait for the traffic to dominate.
                         if (v !== undefined && Number(v) > 0.08) return Number(v);

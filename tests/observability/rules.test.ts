@@ -6,12 +6,19 @@ import * as path from "node:path";
 import YAML from "yaml";
 import {
     DEFAULT_ALERT_THRESHOLDS,
+    APP_LATENCY_BUCKETS,
+    DEFAULT_SLO_TARGETS,
     RECORDED,
+    SLO_OBJECTIVE,
+    SLO_WINDOWS,
+    SNS_SUBJECT_MAX_CHARS,
     renderAlertmanagerConfig,
     renderAlertRules,
     renderPrometheusConfig,
     renderRecordingRules,
+    sloRecord,
 } from "../../prometheus";
+import { LATENCY_BUCKETS } from "../../app/src/metrics";
 import { DASHBOARD_UID, loadDashboardJson } from "../../dashboards";
 
 const RUNBOOKS = path.resolve(__dirname, "..", "..", "docs", "runbooks.md");
@@ -36,7 +43,7 @@ describe("observability: rendered configs pass promtool and amtool", function ()
     it("promtool check rules accepts the alert and recording rules", () => {
         const r = tool("promtool", ["check", "rules", "alert_rules.yml", "recording_rules.yml"], dir);
         expect(r.status, r.out).to.equal(0);
-        expect(r.out).to.contain("SUCCESS: 6 rules found").and.to.contain("SUCCESS: 9 rules found");
+        expect(r.out).to.contain("SUCCESS: 15 rules found").and.to.contain("SUCCESS: 25 rules found");
     });
 
     it("promtool check config accepts the EC2 service-discovery config with remote_write", () => {
@@ -66,10 +73,20 @@ describe("observability: rendered configs pass promtool and amtool", function ()
     it("amtool config routes test: critical and warning reach their SNS receivers, an unlabelled alert the warning one, and everything the null receiver locally", () => {
         fs.writeFileSync(path.join(dir, "am-route-sns.yml"), renderAlertmanagerConfig({ snsTopicArn: "arn:aws:sns:eu-west-1:123456789012:devsecops-stack-prod-alerts", region: "eu-west-1" }));
         fs.writeFileSync(path.join(dir, "am-route-null.yml"), renderAlertmanagerConfig({}));
+        fs.writeFileSync(
+            path.join(dir, "am-route-dms.yml"),
+            renderAlertmanagerConfig({ snsTopicArn: "arn:aws:sns:eu-west-1:123456789012:devsecops-stack-prod-alerts", region: "eu-west-1", deadMansSwitch: { url: "https://hc-ping.example/0f3e" } }),
+        );
         const cases: [string, string[], string][] = [
             ["am-route-sns.yml", ["alertname=HighErrorRate", "severity=critical"], "sns-critical"],
             ["am-route-sns.yml", ["alertname=HighCPUUsage", "severity=warning"], "sns-warning"],
-            ["am-route-sns.yml", ["alertname=Watchdog"], "sns-warning"],
+            ["am-route-sns.yml", ["alertname=SomethingNew"], "sns-warning"],
+            // The Watchdog never reaches SNS: the dead man's switch when set, else nowhere.
+            ["am-route-sns.yml", ["alertname=Watchdog", "severity=none"], "null"],
+            ["am-route-dms.yml", ["alertname=Watchdog", "severity=none"], "dead-mans-switch"],
+            ["am-route-dms.yml", ["alertname=Watchdog", "severity=critical"], "dead-mans-switch"],
+            ["am-route-dms.yml", ["alertname=AvailabilityBudgetBurn", "severity=critical"], "sns-critical"],
+            ["am-route-dms.yml", ["alertname=LatencyBudgetBurn", "severity=warning"], "sns-warning"],
             ["am-route-null.yml", ["alertname=HighErrorRate", "severity=critical"], "null"],
             ["am-route-null.yml", ["alertname=HighCPUUsage", "severity=warning"], "null"],
         ];
@@ -93,17 +110,20 @@ describe("observability: rendered configs pass promtool and amtool", function ()
 });
 
 describe("observability: rendering", () => {
-    it("renders 15 s intervals, the four jobs, an explicit region and instance = Name tag for EC2 discovery", () => {
+    it("renders 15 s intervals, the four jobs, an explicit region and instance = the EC2 instance id (name = the Name tag)", () => {
         const cfg = YAML.parse(renderPrometheusConfig({ targets: { kind: "ec2", region: "eu-west-1", tagKey: "MonitoringTarget", tagValue: "s" } }));
         expect(cfg.global).to.include({ scrape_interval: "15s", evaluation_interval: "15s" });
         expect(cfg.scrape_configs.map((j: any) => j.job_name)).to.deep.equal(["app", "node", "prometheus", "alertmanager"]);
         const app = cfg.scrape_configs[0];
         expect(app.ec2_sd_configs[0]).to.include({ region: "eu-west-1", port: 3000 });
         expect(app.ec2_sd_configs[0].filters[0]).to.deep.equal({ name: "tag:MonitoringTarget", values: ["s"] });
-        expect(app.relabel_configs).to.deep.include({ source_labels: ["__meta_ec2_tag_Name"], regex: "(.+)", target_label: "instance" });
+        // Every member of an Auto Scaling group shares the Name tag; the instance id is unique per host.
+        expect(app.relabel_configs).to.deep.include({ source_labels: ["__meta_ec2_instance_id"], regex: "(.+)", target_label: "instance" });
+        expect(app.relabel_configs).to.deep.include({ source_labels: ["__meta_ec2_tag_Name"], regex: "(.+)", target_label: "name" });
+        expect(app.relabel_configs.filter((r: any) => r.target_label === "instance")).to.have.length(1);
         expect(cfg.scrape_configs[1].ec2_sd_configs[0].port).to.equal(9100);
         // node_exporter on the same host gets the same instance, so dashboards join app and host series.
-        expect(cfg.scrape_configs[1].relabel_configs).to.deep.include({ source_labels: ["__meta_ec2_tag_Name"], regex: "(.+)", target_label: "instance" });
+        expect(cfg.scrape_configs[1].relabel_configs).to.deep.include({ source_labels: ["__meta_ec2_instance_id"], regex: "(.+)", target_label: "instance" });
         expect(cfg.scrape_configs[1].ec2_sd_configs[0].filters).to.deep.include({ name: "instance-state-name", values: ["running"] });
         expect(cfg.remote_write).to.equal(undefined);
     });
@@ -120,12 +140,25 @@ describe("observability: rendering", () => {
         const relabel = cfg.scrape_configs[0].relabel_configs[0];
         expect(relabel).to.include({ target_label: "instance", replacement: "$1" });
         // Prometheus anchors relabel regexes; the same anchored regex must strip the port.
+        // The source is "<instance label>;<address>": empty for a plain target.
         const anchored = new RegExp(`^(?:${relabel.regex})$`);
-        expect("10.0.1.5:3000".replace(anchored, relabel.replacement)).to.equal("10.0.1.5");
-        expect("ip-10-0-1-5.eu-west-1.compute.internal:9100".replace(anchored, relabel.replacement)).to.equal("ip-10-0-1-5.eu-west-1.compute.internal");
+        expect(relabel.source_labels).to.deep.equal(["instance", "__address__"]);
+        expect(";10.0.1.5:3000".replace(anchored, relabel.replacement)).to.equal("10.0.1.5");
+        expect(";ip-10-0-1-5.eu-west-1.compute.internal:9100".replace(anchored, relabel.replacement)).to.equal("ip-10-0-1-5.eu-west-1.compute.internal");
+        // A target with its own instance label keeps it.
+        expect(anchored.test("i-0abc;127.0.0.1:3000")).to.equal(false);
         expect(() =>
             renderPrometheusConfig({ targets: { kind: "static", app: ["10.0.1.5:3000", "10.0.1.5:3001"], node: [], prometheus: [], alertmanager: [] } }),
-        ).to.throw(/targets.app = \["10.0.1.5:3000","10.0.1.5:3001"\]: at most one target per host/);
+        ).to.throw(/targets.app = \["10.0.1.5:3000","10.0.1.5:3001"\]: one target per instance/);
+        const two = YAML.parse(
+            renderPrometheusConfig({
+                targets: { kind: "static", app: [{ target: "127.0.0.1:3001", instance: "i-a", name: "app" }, { target: "127.0.0.1:3002", instance: "i-b", name: "app" }], node: [], prometheus: [], alertmanager: [] },
+            }),
+        );
+        expect(two.scrape_configs[0].static_configs).to.deep.equal([
+            { targets: ["127.0.0.1:3001"], labels: { instance: "i-a", name: "app" } },
+            { targets: ["127.0.0.1:3002"], labels: { instance: "i-b", name: "app" } },
+        ]);
     });
 
     it("rejects bad input naming the option, the value and what is allowed", () => {
@@ -149,12 +182,32 @@ describe("observability: rendering", () => {
         const runbooks = fs.readFileSync(RUNBOOKS, "utf8");
         const anchors = new Set([...runbooks.matchAll(/^## (.+)$/gm)].map((m) => m[1].toLowerCase().replace(/[^a-z0-9 -]/g, "").replace(/ /g, "-")));
         const rules = YAML.parse(renderAlertRules(DEFAULT_ALERT_THRESHOLDS)).groups[0].rules;
-        expect(rules.map((r: any) => r.alert)).to.have.members(["HighErrorRate", "HighLatencyP95", "HighCPUUsage", "HighMemoryUsage", "DiskSpaceLow", "TargetDown"]);
+        expect([...new Set(rules.map((r: any) => r.alert))]).to.have.members([
+            "HighErrorRate",
+            "HighLatencyP95",
+            "HighCPUUsage",
+            "HighMemoryUsage",
+            "DiskSpaceLow",
+            "TargetDown",
+            "AvailabilityBudgetBurn",
+            "LatencyBudgetBurn",
+            "Watchdog",
+        ]);
         for (const r of rules) {
-            expect(r.labels.severity, r.alert).to.be.oneOf(["critical", "warning"]);
-            expect(r.annotations.summary, r.alert).to.contain("{{ $labels.instance }}");
-            expect(r.annotations.description, r.alert).to.contain("{{ $labels.instance }}");
-            if (r.alert !== "TargetDown") expect(r.annotations.description, r.alert).to.contain("$value");
+            if (r.alert === "Watchdog") {
+                expect(r.labels.severity).to.equal("none");
+            } else if (/BudgetBurn$/.test(r.alert)) {
+                // Per service: the job, not a host.
+                expect(r.labels.severity, r.alert).to.be.oneOf(["critical", "warning"]);
+                expect(r.annotations.summary, r.alert).to.contain("{{ $labels.job }}");
+                expect(r.annotations.description, r.alert).to.contain("$value");
+                expect(r.annotations.budget_consumed, r.alert).to.match(/^\d+(\.\d+)?% of the 30-day error budget spent in \d+[hd]; at this rate all of it in /);
+            } else {
+                expect(r.labels.severity, r.alert).to.be.oneOf(["critical", "warning"]);
+                expect(r.annotations.summary, r.alert).to.contain("{{ $labels.instance }}");
+                expect(r.annotations.description, r.alert).to.contain("{{ $labels.instance }}");
+                if (r.alert !== "TargetDown") expect(r.annotations.description, r.alert).to.contain("$value");
+            }
             const anchor = r.annotations.runbook_url.split("#")[1];
             expect(anchors.has(anchor), `docs/runbooks.md has a section for #${anchor}`).to.equal(true);
         }
@@ -168,6 +221,74 @@ describe("observability: rendering", () => {
             expect(c).to.include({ topic_arn: "arn:aws:sns:eu-west-1:123456789012:alerts", send_resolved: true });
             expect(c.sigv4).to.deep.equal({ region: "eu-west-1" });
         }
+    });
+});
+
+describe("observability: SLO rendering, Watchdog routing and the SNS subject", function () {
+    this.timeout(60_000);
+    it("the SLO reads a bucket the app really has, and the dashboard's budget panels the same bound", () => {
+        expect(APP_LATENCY_BUCKETS).to.deep.equal(LATENCY_BUCKETS);
+        expect(APP_LATENCY_BUCKETS).to.include(DEFAULT_SLO_TARGETS.latencyThresholdSeconds);
+        const dash = loadDashboardJson();
+        expect(dash).to.contain(`le=\\"${DEFAULT_SLO_TARGETS.latencyThresholdSeconds}\\"`);
+        expect(() => renderRecordingRules({ ...DEFAULT_SLO_TARGETS, latencyThresholdSeconds: 0.3 })).to.throw(/slo.latencyThresholdSeconds = 0.3: one of the app's histogram buckets/);
+        expect(() => renderAlertRules(DEFAULT_ALERT_THRESHOLDS, { slo: { ...DEFAULT_SLO_TARGETS, availability: 0.9 } })).to.throw(/slo.availability = 0.9: a share from 0.95/);
+    });
+
+    it("recording rules cover every window for both SLIs with the targets as series; an integer bound matches 2.x and 3.x le", () => {
+        const groups = YAML.parse(renderRecordingRules({ ...DEFAULT_SLO_TARGETS, availability: 0.995, latencyThresholdSeconds: 1 })).groups;
+        const slo = groups.find((g: any) => g.name === "devsecops-slo").rules;
+        for (const w of SLO_WINDOWS) for (const sli of ["error", "slow"] as const) expect(slo.map((r: any) => r.record)).to.include(sloRecord(sli, w));
+        expect(slo.find((r: any) => r.record === SLO_OBJECTIVE && r.labels.slo === "availability").expr).to.equal("vector(0.995)");
+        expect(slo.find((r: any) => r.record === sloRecord("slow", "1h")).expr).to.contain('le=~"1|1\\\\.0"');
+    });
+
+    it("Alertmanager's SNS subject renders to at most 99 characters (SNS: less than 100) for a long alert, with amtool template render", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "devsecops-subject-"));
+        try {
+            const am = YAML.parse(renderAlertmanagerConfig({ snsTopicArn: "arn:aws:sns:eu-west-1:123456789012:a", region: "eu-west-1" }));
+            const subject: string = am.receivers.find((r: any) => r.name === "sns-critical").sns_configs[0].subject;
+            const longInstance = "devsecops-stack-a-very-long-stack-name-for-a-feature-branch-preview-environment-app-i-0123456789abcdef0";
+            const data = (alertname: string, labels: Record<string, string>) => ({
+                receiver: "sns-critical",
+                status: "firing",
+                alerts: [{ status: "firing", labels: { alertname, ...labels }, annotations: {}, startsAt: "2026-12-02T00:00:00Z", endsAt: "0001-01-01T00:00:00Z", generatorURL: "", fingerprint: "1" }],
+                groupLabels: { alertname },
+                commonLabels: { alertname, ...labels },
+                commonAnnotations: {},
+                externalURL: "http://am",
+            });
+            fs.writeFileSync(path.join(dir, "empty.tmpl"), "");
+            const render = (d: unknown) => {
+                fs.writeFileSync(path.join(dir, "data.json"), JSON.stringify(d));
+                const r = tool("amtool", ["template", "render", `--template.glob=${path.join(dir, "empty.tmpl")}`, `--template.text=${subject}`, `--template.data=${path.join(dir, "data.json")}`], dir);
+                expect(r.status, r.out).to.equal(0);
+                return r.out.replace(/\n$/, "");
+            };
+            const long = render(data("HighErrorRate", { instance: longInstance, severity: "critical" }));
+            expect(long.length).to.equal(SNS_SUBJECT_MAX_CHARS);
+            expect(long.startsWith("[CRITICAL] [FIRING] HighErrorRate on devsecops-stack-a-very-long")).to.equal(true);
+            expect(render(data("HighErrorRate", { instance: "i-0abc", severity: "critical" }))).to.equal("[CRITICAL] [FIRING] HighErrorRate on i-0abc");
+            // A per-service alert has no instance: the job names it.
+            expect(render(data("AvailabilityBudgetBurn", { job: "app", severity: "critical" }))).to.equal("[CRITICAL] [FIRING] AvailabilityBudgetBurn on app");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("the dead man's switch: a webhook (send_resolved false) or a url_file, only for the Watchdog; a bad URL is rejected without echoing it", () => {
+        const am = YAML.parse(renderAlertmanagerConfig({ deadMansSwitch: { urlFile: "/etc/alertmanager/dead-mans-switch-url" } }));
+        expect(am.receivers.find((r: any) => r.name === "dead-mans-switch").webhook_configs).to.deep.equal([{ url_file: "/etc/alertmanager/dead-mans-switch-url", send_resolved: false }]);
+        expect(am.route.routes[0]).to.include({ receiver: "dead-mans-switch", repeat_interval: "1m" });
+        expect(am.route.routes[0].matchers).to.deep.equal(['alertname="Watchdog"']);
+        expect(am.route.routes[0].continue).to.equal(undefined);
+        let message = "";
+        try {
+            renderAlertmanagerConfig({ deadMansSwitch: { url: "http://hc-ping.example/token-42" } });
+        } catch (e) {
+            message = (e as Error).message;
+        }
+        expect(message).to.contain("deadMansSwitch.url: an https:// URL").and.not.contain("token-42");
     });
 });
 
@@ -213,11 +334,11 @@ describe("observability: the dashboard", () => {
     });
 
     it("queries only recorded series or metrics the app and node_exporter expose", () => {
-        const recorded = new Set<string>(Object.values(RECORDED));
-        const raw = new Set(["http_requests_total", "up", "ALERTS"]);
+        const recorded = new Set<string>([...Object.values(RECORDED), ...SLO_WINDOWS.flatMap((w) => [sloRecord("error", w), sloRecord("slow", w)]), SLO_OBJECTIVE]);
+        const raw = new Set(["http_requests_total", "http_request_duration_seconds_bucket", "http_request_duration_seconds_count", "up", "ALERTS"]);
         for (const e of exprs) {
             const bare = e.replace(/by \([^)]*\)/g, "").replace(/\{[^}]*\}/g, "").replace(/\[[^\]]*\]/g, "");
-            const keywords = ["sum", "count", "rate", "vector", "or", "and"];
+            const keywords = ["sum", "count", "rate", "increase", "scalar", "vector", "or", "and"];
             const names = (bare.match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? []).filter((n) => !keywords.includes(n));
             expect(names.length, e).to.be.greaterThan(0);
             for (const n of names) expect(recorded.has(n) || raw.has(n), `${n} in ${e}`).to.equal(true);
