@@ -1,10 +1,9 @@
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
-import { DEFAULT_ALERT_THRESHOLDS, RECORDED, renderAlertRules, renderRecordingRules } from "../../prometheus";
+import { DEFAULT_ALERT_THRESHOLDS, RECORDED, renderAlertRules } from "../../prometheus";
+import { makeRuleTestDir, promtool } from "../support/promtoolRules";
 
 /**
  * `promtool test rules` on the rendered rules with the real thresholds and durations.
@@ -372,26 +371,13 @@ const recordingCases: RuleTestCase[] = [
     },
 ];
 
-function promtool(args: string[], cwd: string): { status: number | null; out: string } {
-    const r = spawnSync("promtool", args, { cwd, encoding: "utf8", timeout: 60_000 });
-    if (r.error) throw new Error(`promtool could not run (${r.error.message}): install Debian's prometheus package (apt-get install prometheus)`);
-    return { status: r.status, out: `${r.stdout}${r.stderr}` };
-}
 
 describe("observability: alert and recording rules under promtool test rules (real thresholds and durations)", function () {
     this.timeout(60_000);
     let dir: string;
-    // Without an explicit order promtool evaluates groups in random order, which moves every
-    // alert by one evaluation from run to run. Recording groups first: alerts see this
-    // evaluation's recorded values (on a live Prometheus they may be up to one interval old).
     let groupEvalOrder: string[];
     before(() => {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "devsecops-ruletest-"));
-        const alertRules = renderAlertRules(DEFAULT_ALERT_THRESHOLDS, { runbookBaseUrl: RUNBOOK_BASE });
-        const recordingRules = renderRecordingRules();
-        fs.writeFileSync(path.join(dir, "alert_rules.yml"), alertRules);
-        fs.writeFileSync(path.join(dir, "recording_rules.yml"), recordingRules);
-        groupEvalOrder = [recordingRules, alertRules].flatMap((text) => YAML.parse(text).groups.map((g: { name: string }) => g.name));
+        ({ dir, groupEvalOrder } = makeRuleTestDir("devsecops-ruletest-", RUNBOOK_BASE));
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -409,7 +395,7 @@ describe("observability: alert and recording rules under promtool test rules (re
                 tests: [{ name, interval: "15s", ...group }],
             }),
         );
-        return promtool(["test", "rules", file], dir);
+        return promtool(["test", "rules", file], dir, 60_000);
     }
 
     for (const [alert, cases] of Object.entries(alertCases)) {

@@ -1,10 +1,9 @@
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
-import { BURN_RATE_ALERTS, DEFAULT_ALERT_THRESHOLDS, renderAlertRules, renderRecordingRules, sloRecord } from "../../prometheus";
+import { BURN_RATE_ALERTS, sloRecord } from "../../prometheus";
+import { makeRuleTestDir, promtool } from "../support/promtoolRules";
 
 /**
  * `promtool test rules` for the SLO burn-rate alerts and the Watchdog with the default
@@ -62,23 +61,13 @@ function firingTest(alertname: string, slo: "availability" | "latency", eval_tim
     return { expr: `ALERTS{alertname="${alertname}",alertstate="firing"}`, eval_time, exp_samples: byRate(rates).map((b) => ({ labels: sel(labelsOf(slo, b)), value: 1 })) };
 }
 
-function promtool(args: string[], cwd: string): { status: number | null; out: string } {
-    const r = spawnSync("promtool", args, { cwd, encoding: "utf8", timeout: 300_000 });
-    if (r.error) throw new Error(`promtool could not run (${r.error.message}): install Debian's prometheus package`);
-    return { status: r.status, out: `${r.stdout}${r.stderr}` };
-}
 
 describe("observability: SLO burn-rate alerts and the Watchdog under promtool test rules", function () {
     this.timeout(300_000);
     let dir: string;
     let groupEvalOrder: string[];
     before(() => {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "devsecops-slotest-"));
-        const alertRules = renderAlertRules(DEFAULT_ALERT_THRESHOLDS, { runbookBaseUrl: RUNBOOK_BASE });
-        const recordingRules = renderRecordingRules();
-        fs.writeFileSync(path.join(dir, "alert_rules.yml"), alertRules);
-        fs.writeFileSync(path.join(dir, "recording_rules.yml"), recordingRules);
-        groupEvalOrder = [recordingRules, alertRules].flatMap((text) => YAML.parse(text).groups.map((g: { name: string }) => g.name));
+        ({ dir, groupEvalOrder } = makeRuleTestDir("devsecops-slotest-", RUNBOOK_BASE));
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -93,7 +82,7 @@ describe("observability: SLO burn-rate alerts and the Watchdog under promtool te
                 tests: [{ name, interval: "15s", input_series, ...tests }],
             }),
         );
-        return promtool(["test", "rules", file], dir);
+        return promtool(["test", "rules", file], dir, 300_000);
     }
     function pass(name: string, input_series: Series[], tests: { alert_rule_test?: unknown[]; promql_expr_test?: unknown[] }) {
         const r = run(name, input_series, tests);
