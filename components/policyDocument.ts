@@ -35,7 +35,6 @@ export function accountAdminKeyStatement(accountId: string, partition = "aws"): 
  * the role (VPC Flow Logs, AWS Config). EC2 instance roles and CloudTrail's CloudWatch Logs
  * role take no condition: CloudTrail rejects one ("Role policy document for CloudTrail to use
  * CloudWatch Logs for monitoring"), and EC2's documented instance-role trust has none.
- * deployability/trustPolicies.ts checks every trust policy against what each service sends.
  */
 export function serviceTrustPolicy(service: string, sourceAccount?: string): string {
     return policyDocument([
