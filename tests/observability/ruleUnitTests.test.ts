@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { DEFAULT_ALERT_THRESHOLDS, RECORDED, renderAlertRules } from "../../prometheus";
-import { makeRuleTestDir, promtool } from "../support/promtoolRules";
+import { makeRuleTestDir, RuleTestDir, runRuleTest } from "../support/promtoolRules";
 
 /**
  * `promtool test rules` on the rendered rules with the real thresholds and durations.
@@ -374,28 +374,16 @@ const recordingCases: RuleTestCase[] = [
 
 describe("observability: alert and recording rules under promtool test rules (real thresholds and durations)", function () {
     this.timeout(60_000);
-    let dir: string;
-    let groupEvalOrder: string[];
+    let fixture: RuleTestDir;
     before(() => {
-        ({ dir, groupEvalOrder } = makeRuleTestDir("devsecops-ruletest-", RUNBOOK_BASE));
+        fixture = makeRuleTestDir("devsecops-ruletest-", RUNBOOK_BASE);
     });
-    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    after(() => fs.rmSync(fixture.dir, { recursive: true, force: true }));
 
     /** Runs one case; promtool only warns about a missing rule file, so their presence is checked first. */
     function runCase(c: RuleTestCase): { status: number | null; out: string } {
-        for (const f of ["alert_rules.yml", "recording_rules.yml"]) expect(fs.existsSync(path.join(dir, f)), f).to.equal(true);
-        const file = `case-${Math.random().toString(36).slice(2)}.yml`;
-        const { name, ...group } = c;
-        fs.writeFileSync(
-            path.join(dir, file),
-            YAML.stringify({
-                rule_files: ["alert_rules.yml", "recording_rules.yml"],
-                evaluation_interval: "15s",
-                group_eval_order: groupEvalOrder,
-                tests: [{ name, interval: "15s", ...group }],
-            }),
-        );
-        return promtool(["test", "rules", file], dir, 60_000);
+        for (const f of ["alert_rules.yml", "recording_rules.yml"]) expect(fs.existsSync(path.join(fixture.dir, f)), f).to.equal(true);
+        return runRuleTest(fixture, c, 60_000);
     }
 
     for (const [alert, cases] of Object.entries(alertCases)) {

@@ -1,9 +1,7 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
-import * as path from "node:path";
-import YAML from "yaml";
 import { BURN_RATE_ALERTS, sloRecord } from "../../prometheus";
-import { makeRuleTestDir, promtool } from "../support/promtoolRules";
+import { makeRuleTestDir, RuleTestDir, runRuleTest } from "../support/promtoolRules";
 
 /**
  * `promtool test rules` for the SLO burn-rate alerts and the Watchdog with the default
@@ -61,28 +59,16 @@ function firingTest(alertname: string, slo: "availability" | "latency", eval_tim
     return { expr: `ALERTS{alertname="${alertname}",alertstate="firing"}`, eval_time, exp_samples: byRate(rates).map((b) => ({ labels: sel(labelsOf(slo, b)), value: 1 })) };
 }
 
-
 describe("observability: SLO burn-rate alerts and the Watchdog under promtool test rules", function () {
     this.timeout(300_000);
-    let dir: string;
-    let groupEvalOrder: string[];
+    let fixture: RuleTestDir;
     before(() => {
-        ({ dir, groupEvalOrder } = makeRuleTestDir("devsecops-slotest-", RUNBOOK_BASE));
+        fixture = makeRuleTestDir("devsecops-slotest-", RUNBOOK_BASE);
     });
-    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    after(() => fs.rmSync(fixture.dir, { recursive: true, force: true }));
 
     function run(name: string, input_series: Series[], tests: { alert_rule_test?: unknown[]; promql_expr_test?: unknown[] }) {
-        const file = `case-${Math.random().toString(36).slice(2)}.yml`;
-        fs.writeFileSync(
-            path.join(dir, file),
-            YAML.stringify({
-                rule_files: ["alert_rules.yml", "recording_rules.yml"],
-                evaluation_interval: "15s",
-                group_eval_order: groupEvalOrder,
-                tests: [{ name, interval: "15s", input_series, ...tests }],
-            }),
-        );
-        return promtool(["test", "rules", file], dir, 300_000);
+        return runRuleTest(fixture, { name, input_series, ...tests }, 300_000);
     }
     function pass(name: string, input_series: Series[], tests: { alert_rule_test?: unknown[]; promql_expr_test?: unknown[] }) {
         const r = run(name, input_series, tests);

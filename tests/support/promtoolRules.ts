@@ -32,3 +32,27 @@ export function makeRuleTestDir(prefix: string, runbookBaseUrl: string): RuleTes
     const groupEvalOrder = [recordingRules, alertRules].flatMap((text) => YAML.parse(text).groups.map((g: { name: string }) => g.name));
     return { dir, groupEvalOrder };
 }
+
+/** One `promtool test rules` group: its name, input series and alert/PromQL expectations. */
+export interface RuleTestGroup {
+    name: string;
+    input_series: unknown[];
+    alert_rule_test?: unknown[];
+    promql_expr_test?: unknown[];
+}
+
+/** Writes one test file over the folder's rule files (15 s samples and evaluation) and runs promtool on it. */
+export function runRuleTest(fixture: RuleTestDir, group: RuleTestGroup, timeoutMs: number): { status: number | null; out: string } {
+    const file = `case-${Math.random().toString(36).slice(2)}.yml`;
+    const { name, ...expectations } = group;
+    fs.writeFileSync(
+        path.join(fixture.dir, file),
+        YAML.stringify({
+            rule_files: ["alert_rules.yml", "recording_rules.yml"],
+            evaluation_interval: "15s",
+            group_eval_order: fixture.groupEvalOrder,
+            tests: [{ name, interval: "15s", ...expectations }],
+        }),
+    );
+    return promtool(["test", "rules", file], fixture.dir, timeoutMs);
+}
