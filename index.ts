@@ -64,6 +64,7 @@ const monitoring = new MonitoringHost("monitoring", {
     platformLogRetentionDays: settings.hosts.platformLogRetentionDays,
     ampWorkspaceArn: settings.hosts.ampWorkspaceArn,
     logsKmsKeyArn,
+    bootPrerequisites: [vault.grafanaAdminSecretVersion],
 });
 
 const appHost = new ObservedAppHost("app", {
@@ -84,6 +85,7 @@ const appHost = new ObservedAppHost("app", {
     cpuAlarmPercent: settings.alerts.cpuPercent,
     faultInjection: settings.hosts.appFaultInjection,
     logsKmsKeyArn,
+    bootPrerequisites: vault.appSecretVersions,
 });
 
 // 4. Grafana's datasource and dashboard, unless the deployer cannot reach the host (grafana:provision false).

@@ -36,6 +36,8 @@ export interface MonitoringHostArgs {
     ampWorkspaceArn?: string;
     /** Customer-managed key for this host's log groups (LogsEncryptionKey). */
     logsKmsKeyArn?: pulumi.Input<string>;
+    /** What the first boot reads and must exist before the instance does: the Grafana admin secret's version. */
+    bootPrerequisites?: pulumi.Resource[];
 }
 
 /** Ports operators use: Prometheus, Alertmanager, Grafana. */
@@ -109,7 +111,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
                     retentionInDays: args.platformLogRetentionDays,
                     kmsKeyId: args.logsKmsKeyArn,
                     tags: tags(),
-                }, parent),
+                }, { parent: this, deleteBeforeReplace: true }),
         );
         const [prometheusLogs, grafanaLogs, platformLogs] = logGroups;
 
@@ -130,7 +132,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
         }, parent);
 
         const { role, profile } = instanceRole(name, tags(), this);
-        new aws.iam.RolePolicy(`${name}-monitoring`, {
+        const hostPolicy = new aws.iam.RolePolicy(`${name}-monitoring`, {
             role: role.id,
             policy: pulumi
                 .all([pulumi.all(logGroups.map((g) => g.arn)), args.alertTopicArn, args.alertTopicKeyArn])
@@ -138,7 +140,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
                     monitoringHostPolicy({ logGroupArns, alertTopicArn, alertTopicKeyArn, ampWorkspaceArn: args.ampWorkspaceArn }),
                 ),
         }, parent);
-        new aws.iam.RolePolicy(`${name}-grafana-secret`, { role: role.id, policy: args.grafanaReadPolicyJson }, parent);
+        const secretPolicy = new aws.iam.RolePolicy(`${name}-grafana-secret`, { role: role.id, policy: args.grafanaReadPolicyJson }, parent);
 
         const subnet = aws.ec2.getSubnetOutput({ id: args.subnetId }, parent);
         const dataVolume = new aws.ebs.Volume(`${name}-data`, {
@@ -172,13 +174,20 @@ export class MonitoringHost extends pulumi.ComponentResource {
                 ),
             userDataReplaceOnChange: false,
             tags: tags({ Name: `${prefix}-monitoring`, Role: "monitoring", OperatorFacing: "true" }),
-        }, { parent: this, ignoreChanges: ["ami"] });
+            // No ignoreChanges on ami: ignored inputs are reused by replacements (pulumi/pulumi#2657), so every
+            // replacement would boot the first AMI. A newer AL2023 image replaces the host at the next `pulumi up`;
+            // the data volume survives (attachment below is delete-first).
+            // Waits for its role's policies and the secret version: the first boot reads both (IAM is eventually consistent).
+        }, { parent: this, dependsOn: [hostPolicy, secretPolicy, ...(args.bootPrerequisites ?? [])] });
 
         new aws.ec2.VolumeAttachment(`${name}-data`, {
             deviceName: "/dev/sdf",
             volumeId: dataVolume.id,
             instanceId: instance.id,
-        }, parent);
+            // Detach cleanly from a running host, and delete-first on replacement: a volume attaches to one
+            // instance at a time, so a create-first attachment to the new host fails with VolumeInUse (pulumi/pulumi-aws#2769).
+            stopInstanceBeforeDetaching: true,
+        }, { parent: this, deleteBeforeReplace: true });
 
         const shippingScript = pulumi.all([region, args.alertTopicArn]).apply(([r, topicArn]) =>
             renderConfigShippingScript({

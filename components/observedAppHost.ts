@@ -37,6 +37,8 @@ export interface ObservedAppHostArgs {
     faultInjection: boolean;
     /** Customer-managed key for this host's log groups (LogsEncryptionKey). */
     logsKmsKeyArn?: pulumi.Input<string>;
+    /** What the first boot reads and must exist before the instance does: the app secrets' versions. */
+    bootPrerequisites?: pulumi.Resource[];
 }
 
 /** Bad arguments fail before any resource exists, naming the setting, the value and what is allowed. */
@@ -130,7 +132,8 @@ export class ObservedAppHost extends pulumi.ComponentResource {
             encryptionConfigurations: [{ encryptionType: "KMS" }],
             forceDelete: false,
             tags: tags(),
-        }, parent);
+            // Fixed name: a replacement must delete first (and fails while images remain: forceDelete is off on purpose).
+        }, { parent: this, deleteBeforeReplace: true });
         new aws.ecr.LifecyclePolicy(`${name}-repo`, { repository: repository.name, policy: ecrLifecyclePolicy(args.ecrKeepImages) }, parent);
 
         const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, parent);
@@ -142,7 +145,8 @@ export class ObservedAppHost extends pulumi.ComponentResource {
         }, parent);
 
         const scanGate = new command.local.Command(`${name}-scan-gate`, {
-            create: `node -r ts-node/register/transpile-only ${JSON.stringify(path.resolve(__dirname, "..", "scripts", "ecr-scan-gate.ts"))}`,
+            // Resolved as a module, so moving or renaming the gate fails here, not at deploy time.
+            create: `node -r ts-node/register/transpile-only ${JSON.stringify(require.resolve("./scanGate/ecrScanGate"))}`,
             environment: {
                 REPOSITORY: repository.name,
                 IMAGE_DIGEST: image.repoDigest,
@@ -158,13 +162,13 @@ export class ObservedAppHost extends pulumi.ComponentResource {
             retentionInDays: args.appLogRetentionDays,
             kmsKeyId: args.logsKmsKeyArn,
             tags: tags(),
-        }, parent);
+        }, { parent: this, deleteBeforeReplace: true });
         const platformLogs = new aws.cloudwatch.LogGroup(`${name}-platform-logs`, {
             name: `/aws/ec2/${stack}/${args.appName}-host`,
             retentionInDays: args.platformLogRetentionDays,
             kmsKeyId: args.logsKmsKeyArn,
             tags: tags(),
-        }, parent);
+        }, { parent: this, deleteBeforeReplace: true });
 
         const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
             vpcId: args.vpcId,
@@ -185,13 +189,13 @@ export class ObservedAppHost extends pulumi.ComponentResource {
         }
 
         const { role, profile } = instanceRole(name, tags(), this);
-        new aws.iam.RolePolicy(`${name}-pull-and-log`, {
+        const pullPolicy = new aws.iam.RolePolicy(`${name}-pull-and-log`, {
             role: role.id,
             policy: pulumi
                 .all([repository.arn, appLogs.arn, platformLogs.arn])
                 .apply(([repositoryArn, a, p]) => appHostPolicy({ repositoryArn, logGroupArns: [a, p] })),
         }, parent);
-        new aws.iam.RolePolicy(`${name}-secrets`, { role: role.id, policy: args.secretsReadPolicyJson }, parent);
+        const secretsPolicy = new aws.iam.RolePolicy(`${name}-secrets`, { role: role.id, policy: args.secretsReadPolicyJson }, parent);
 
         const secretEnv = pulumi.all(
             Object.fromEntries(Object.entries(args.secretArns).map(([shortName, arn]) => [secretEnvName(shortName), arn])),
@@ -211,7 +215,10 @@ export class ObservedAppHost extends pulumi.ComponentResource {
             // A new image digest means a new host: immutable infrastructure, no drift.
             userDataReplaceOnChange: true,
             tags: tags({ Name: `${prefix}-${args.appName}`, Role: "app", [DISCOVERY_TAG_KEY]: prefix }),
-        }, { parent: this, dependsOn: [scanGate], ignoreChanges: ["ami"] });
+            // No ignoreChanges on ami: replacements would reuse the first AMI (pulumi/pulumi#2657); each new
+            // image or AL2023 release replaces the host. The first boot reads the role's grants and the secrets,
+            // so the instance waits for them (IAM is eventually consistent) as well as for the scan gate.
+        }, { parent: this, dependsOn: [scanGate, pullPolicy, secretsPolicy, ...(args.bootPrerequisites ?? [])] });
 
         const alarmActions = [args.alertTopicArn];
         new aws.cloudwatch.MetricAlarm(`${name}-cpu`, {

@@ -98,6 +98,8 @@ docker run -d --name node-exporter \\
 export function renderAppHostUserData(input: AppHostUserDataInput): string {
     return cloudConfig({
         package_update: true,
+        // Boot patched: the AMI is current at launch, packages are brought current at first boot.
+        package_upgrade: true,
         packages: ["docker"],
         write_files: [{ path: "/var/lib/cloud/scripts/per-boot/devsecops-app.sh", permissions: "0700", owner: "root:root", content: renderAppHostScript(input) }],
     });

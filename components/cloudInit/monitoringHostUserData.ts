@@ -99,6 +99,8 @@ docker run -d --name grafana --restart unless-stopped --net host \\
 export function renderMonitoringHostUserData(input: MonitoringHostUserDataInput): string {
     return cloudConfig({
         package_update: true,
+        // Boot patched: the AMI is current at launch, packages are brought current at first boot.
+        package_upgrade: true,
         packages: ["docker"],
         write_files: [{ path: "/var/lib/cloud/scripts/per-boot/devsecops-monitoring.sh", permissions: "0700", owner: "root:root", content: renderMonitoringHostScript(input) }],
     });

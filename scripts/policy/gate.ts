@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import { checkDeployability } from "../../deployability";
 import { PACK_NAME, packArgs } from "../../policy/pack";
 import { runStack } from "../stackUnderMocks";
 import { evaluatePack, formatViolations, fromRecorded, PackConfigFile } from "./evaluate";
@@ -58,6 +59,10 @@ export async function runPolicyGate(argv: string[], print: (line: string) => voi
         print(`policy pack ${PACK_NAME} (${packArgs.policies.length} policies) over stack ${options.stack} under mocks: ${resources.length} resources`);
         print(formatViolations(violations));
         print(`${mandatory} mandatory, ${violations.length - mandatory} advisory violation(s)${mandatory > 0 ? ": fix the mandatory ones (each policy's description in policy/README.md says how)" : ""}`);
+        // Advisory here (npm test fails on them): what a real account would reject that mocks accept.
+        const deployability = checkDeployability(resources);
+        for (const f of deployability) print(`  advisory  deployability/${f.check}  ${f.resource}: ${f.message}`);
+        print(`deployability checks: ${deployability.length} finding(s)${deployability.length ? " (advisory here; npm test fails on them)" : ""}`);
         return mandatory > 0 ? 1 : 0;
     } catch (e) {
         print(`policy:check: ${(e as Error).message}`);

@@ -140,7 +140,7 @@ describe("hosts under mocks (prod config)", function () {
 
     it("gates the instance on the image scan", () => {
         const gate = named(resources, "command:local:Command", "app-scan-gate");
-        expect(gate.inputs.create).to.contain("ecr-scan-gate.ts");
+        expect(gate.inputs.create).to.contain("components/scanGate/ecrScanGate.ts");
         expect(gate.inputs.environment).to.include({ MAX_CRITICAL: "0", MAX_HIGH: "-1" });
         expect(gate.inputs.environment.IMAGE_DIGEST).to.match(/@sha256:/);
         const instance = named(resources, "aws:ec2/instance:Instance", "app-instance");

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { DescribeImageScanFindingsCommand, ECRClient, ScanNotFoundException } from "@aws-sdk/client-ecr";
 import { mockClient } from "aws-sdk-client-mock";
-import { judgeScan, main, waitForScan } from "../../scripts/ecr-scan-gate";
+import { judgeScan, main, SCAN_STATUS_OUTCOME, waitForScan } from "../../components/scanGate/ecrScanGate";
+import { ScanStatus } from "@aws-sdk/client-ecr";
 
 const DIGEST = "sha256:" + "cd".repeat(32);
 const fast = { pollMs: 1, timeoutMs: 2000, log: () => undefined };
@@ -68,6 +69,34 @@ describe("ECR scan gate", () => {
         const err = await waitForScan(new ECRClient({ region: "eu-west-1" }), "repo", DIGEST, fast).catch((e) => e);
         expect(err).to.be.instanceOf(Error);
         expect(err.message).to.equal(`scan of repo@${DIGEST} ended FAILED: ScanFailed: internal error`);
+    });
+
+    describe("under Inspector enhanced scanning (issue 11 item 11)", () => {
+        it("accepts ACTIVE as done and judges its counts, from the summary or from the enhanced findings", async () => {
+            ecr.on(DescribeImageScanFindingsCommand)
+                .resolvesOnce({ imageScanStatus: { status: "PENDING" } })
+                .resolvesOnce({ imageScanStatus: { status: "ACTIVE" }, imageScanFindings: { findingSeverityCounts: { HIGH: 2 } } })
+                .resolves({ imageScanStatus: { status: "ACTIVE" }, imageScanFindings: { enhancedFindings: [{ severity: "CRITICAL" }, { severity: "HIGH" }, { severity: "HIGH" }] } });
+            const client = new ECRClient({ region: "eu-west-1" });
+            expect(await waitForScan(client, "repo", DIGEST, fast)).to.deep.equal({ HIGH: 2 });
+            expect(await waitForScan(client, "repo", DIGEST, fast)).to.deep.equal({ CRITICAL: 1, HIGH: 2 });
+        });
+
+        for (const status of ["FINDINGS_UNAVAILABLE", "LIMIT_EXCEEDED", "SCAN_ELIGIBILITY_EXPIRED", "IMAGE_ARCHIVED"] as const) {
+            it(`fails at once on ${status} instead of waiting for the timeout`, async () => {
+                ecr.on(DescribeImageScanFindingsCommand).resolves({ imageScanStatus: { status, description: "from ECR" } });
+                const err = await waitForScan(new ECRClient({ region: "eu-west-1" }), "repo", DIGEST, { pollMs: 1, timeoutMs: 60_000, log: () => undefined }).catch((e) => e);
+                expect(err.message).to.equal(`scan of repo@${DIGEST} ended ${status}: from ECR`);
+                expect(ecr.commandCalls(DescribeImageScanFindingsCommand)).to.have.length(1);
+            });
+        }
+
+        it("places every status of the SDK's ScanStatus enum, and refuses one it does not know", async () => {
+            expect(Object.keys(SCAN_STATUS_OUTCOME).sort()).to.deep.equal(Object.values(ScanStatus).sort());
+            ecr.on(DescribeImageScanFindingsCommand).resolves({ imageScanStatus: { status: "SOMETHING_NEW" as any } });
+            const err = await waitForScan(new ECRClient({ region: "eu-west-1" }), "repo", DIGEST, fast).catch((e) => e);
+            expect(err.message).to.match(/does not know: SOMETHING_NEW/);
+        });
     });
 
     describe("main (what the local.Command runs)", () => {

@@ -7,7 +7,7 @@
  * Env: REPOSITORY, IMAGE_DIGEST, AWS_REGION, MAX_CRITICAL (default 0),
  * MAX_HIGH (-1 = HIGH does not gate), SCAN_TIMEOUT_SECONDS (default 600).
  */
-import { DescribeImageScanFindingsCommand, ECRClient } from "@aws-sdk/client-ecr";
+import { DescribeImageScanFindingsCommand, DescribeImageScanFindingsCommandOutput, ECRClient, ScanStatus } from "@aws-sdk/client-ecr";
 
 export type SeverityCounts = Partial<Record<"CRITICAL" | "HIGH" | "MEDIUM" | "LOW" | "INFORMATIONAL" | "UNDEFINED", number>>;
 
@@ -37,26 +37,56 @@ export interface WaitOptions {
     log: (line: string) => void;
 }
 
-/** Polls until the scan of `digest` completes; throws on failure, unsupported images or timeout. */
+/**
+ * What the gate does with each status ECR reports (ImageScanStatus, ECR API Reference), typed over
+ * the SDK's own enum so a status added to the SDK fails the type check until it is placed here.
+ * Basic scanning ends COMPLETE; enhanced (Inspector) scanning reports ACTIVE once findings are
+ * available and keeps them current.
+ */
+export const SCAN_STATUS_OUTCOME: Record<ScanStatus, "findings" | "wait" | "fail"> = {
+    COMPLETE: "findings",
+    ACTIVE: "findings",
+    PENDING: "wait",
+    IN_PROGRESS: "wait",
+    FAILED: "fail",
+    UNSUPPORTED_IMAGE: "fail",
+    SCAN_ELIGIBILITY_EXPIRED: "fail",
+    FINDINGS_UNAVAILABLE: "fail",
+    LIMIT_EXCEEDED: "fail",
+    IMAGE_ARCHIVED: "fail",
+};
+
+/** Severity counts: ECR's summary, or (enhanced scanning without one) the findings' own severities. */
+function severityCounts(findings: DescribeImageScanFindingsCommandOutput["imageScanFindings"]): SeverityCounts {
+    if (findings?.findingSeverityCounts && Object.keys(findings.findingSeverityCounts).length) return findings.findingSeverityCounts as SeverityCounts;
+    const counts: Record<string, number> = {};
+    for (const f of findings?.enhancedFindings ?? []) {
+        const severity = (f.severity ?? "UNDEFINED").toUpperCase();
+        counts[severity] = (counts[severity] ?? 0) + 1;
+    }
+    return counts as SeverityCounts;
+}
+
+/** Polls until the scan of `digest` has findings; throws on a terminal status, an unknown one, or timeout. */
 export async function waitForScan(client: ECRClient, repositoryName: string, imageDigest: string, opts: WaitOptions): Promise<SeverityCounts> {
     const deadline = Date.now() + opts.timeoutMs;
     for (;;) {
         let status: string | undefined;
-        let description: string | undefined;
         try {
             const r = await client.send(new DescribeImageScanFindingsCommand({ repositoryName, imageId: { imageDigest } }));
             status = r.imageScanStatus?.status;
-            description = r.imageScanStatus?.description;
-            if (status === "COMPLETE") return (r.imageScanFindings?.findingSeverityCounts ?? {}) as SeverityCounts;
-            if (status === "FAILED" || status === "UNSUPPORTED_IMAGE" || status === "SCAN_ELIGIBILITY_EXPIRED") {
-                throw new Error(`scan of ${repositoryName}@${imageDigest} ended ${status}: ${description ?? "no description"}`);
+            const outcome = status ? SCAN_STATUS_OUTCOME[status as ScanStatus] : "wait";
+            if (outcome === "findings") return severityCounts(r.imageScanFindings);
+            if (outcome !== "wait") {
+                const what = outcome === "fail" ? "ended" : "reported a status this gate does not know:";
+                throw new Error(`scan of ${repositoryName}@${imageDigest} ${what} ${status}: ${r.imageScanStatus?.description ?? "no description"}`);
             }
         } catch (e) {
             // Right after a push the scan may not exist yet.
             if ((e as { name?: string }).name !== "ScanNotFoundException") throw e;
             status = "NOT_STARTED";
         }
-        if (Date.now() >= deadline) throw new Error(`scan of ${repositoryName}@${imageDigest} still ${status} after ${opts.timeoutMs / 1000} s`);
+        if (Date.now() >= deadline) throw new Error(`scan of ${repositoryName}@${imageDigest} still ${status ?? "PENDING"} after ${opts.timeoutMs / 1000} s`);
         opts.log(`scan ${status ?? "PENDING"}; waiting`);
         await new Promise((r) => setTimeout(r, opts.pollMs));
     }

@@ -1,0 +1,21 @@
+import { checkBootPermissions } from "./bootPermissions";
+import { checkBootPrerequisites } from "./bootPrerequisites";
+import { checkReplacementSafety } from "./replacementSafety";
+import { DeployabilityFinding, StackResource } from "./stackResource";
+import { checkTrustConditions } from "./trustConditions";
+
+export type { DeployabilityFinding, StackResource } from "./stackResource";
+
+/**
+ * Checks over the mocked stack for what a real account rejects and mocks accept: trust
+ * conditions a service does not send, create-first replacements that cannot succeed, hosts
+ * that boot before their permissions and secrets exist, and boot calls their role cannot make.
+ */
+export function checkDeployability(resources: StackResource[]): DeployabilityFinding[] {
+    return [
+        ...checkTrustConditions(resources),
+        ...checkReplacementSafety(resources),
+        ...checkBootPrerequisites(resources),
+        ...checkBootPermissions(resources),
+    ];
+}

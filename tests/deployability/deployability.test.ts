@@ -1,0 +1,229 @@
+import { expect } from "chai";
+import { checkDeployability, DeployabilityFinding, StackResource } from "../../deployability";
+import { checkBootPermissions, requiredActions } from "../../deployability/bootPermissions";
+import { checkBootPrerequisites } from "../../deployability/bootPrerequisites";
+import { checkReplacementSafety } from "../../deployability/replacementSafety";
+import { checkTrustConditions } from "../../deployability/trustConditions";
+import { renderAppHostUserData } from "../../components/cloudInit/appHostUserData";
+import { monitoringHostPolicy } from "../../components/iam/hostPolicies";
+import { serviceTrustPolicy } from "../../components/policyDocument";
+import { SECRET_RECOVERY_WINDOW_DAYS } from "../../components/secretsVault";
+import { ofType, RecordedResource, runStack, StackRun } from "../../scripts/stackUnderMocks";
+
+/** A registered resource as the recorder gives it, for the seeded cases. */
+function resource(type: string, name: string, inputs: Record<string, any>, extra: Partial<StackResource> = {}): StackResource {
+    return {
+        type,
+        name,
+        urn: `urn:pulumi:prod::devsecops-stack::${type}::${name}`,
+        id: `${name}-id`,
+        inputs,
+        dependencies: [],
+        options: { deleteBeforeReplace: false },
+        state: { name: inputs.name ?? name, arn: `arn:aws:mock:::${name}`, ...inputs },
+        ...extra,
+    };
+}
+
+function role(name: string, trust: string): StackResource {
+    return resource("aws:iam/role:Role", name, { assumeRolePolicy: trust });
+}
+
+const messages = (findings: DeployabilityFinding[]) => findings.map((f) => `${f.resource}: ${f.message}`);
+
+function clone(run: StackRun): RecordedResource[] {
+    return JSON.parse(JSON.stringify(run.resources));
+}
+
+function named(resources: RecordedResource[], type: string, name: string): RecordedResource {
+    const found = resources.find((r) => r.type === type && r.name === name);
+    if (!found) throw new Error(`no ${type} ${name}`);
+    return found;
+}
+
+describe("deployability checks", function () {
+    this.timeout(120_000);
+
+    describe("trust conditions (the keys each service documents for role trust)", () => {
+        it("rejects aws:SourceAccount on the EC2 instance role and the CloudTrail logs role (the shipped defects)", () => {
+            const findings = checkTrustConditions([
+                role("app-role", serviceTrustPolicy("ec2.amazonaws.com", "123456789012")),
+                role("trail-logs", serviceTrustPolicy("cloudtrail.amazonaws.com", "123456789012")),
+            ]);
+            expect(findings.map((f) => f.resource)).to.have.members(["aws:iam/role:Role::app-role", "aws:iam/role:Role::trail-logs"]);
+            expect(findings[0].message).to.match(/aws:SourceAccount/).and.match(/IAM User Guide/);
+        });
+
+        it("accepts the documented forms: no condition for EC2 and CloudTrail, aws:SourceAccount for Flow Logs and Config", () => {
+            expect(
+                checkTrustConditions([
+                    role("ec2", serviceTrustPolicy("ec2.amazonaws.com")),
+                    role("trail", serviceTrustPolicy("cloudtrail.amazonaws.com")),
+                    role("flow", serviceTrustPolicy("vpc-flow-logs.amazonaws.com", "123456789012")),
+                    role("config", serviceTrustPolicy("config.amazonaws.com", "123456789012")),
+                ]),
+            ).to.deep.equal([]);
+        });
+
+        it("asks for a documented entry before a new service principal ships", () => {
+            const findings = checkTrustConditions([role("lambda", serviceTrustPolicy("lambda.amazonaws.com"))]);
+            expect(messages(findings).join("\n")).to.match(/lambda\.amazonaws\.com has no entry/);
+        });
+    });
+
+    describe("replacement safety (what cannot exist twice replaces delete-first)", () => {
+        it("flags a fixed-name log group, repository and a volume attachment that replace create-first", () => {
+            const findings = checkReplacementSafety([
+                resource("aws:cloudwatch/logGroup:LogGroup", "logs", { name: "/aws/ec2/prod/prometheus" }),
+                resource("aws:ecr/repository:Repository", "repo", { name: "devsecops-stack-prod/app" }),
+                resource("aws:ec2/volumeAttachment:VolumeAttachment", "data", { volumeId: "v", instanceId: "i" }),
+            ]);
+            expect(findings).to.have.length(3);
+            expect(messages(findings).join("\n")).to.match(/AlreadyExists/).and.match(/VolumeInUse/);
+        });
+
+        it("accepts delete-first replacement, Pulumi-generated names, and exempts secrets (recovery window)", () => {
+            expect(
+                checkReplacementSafety([
+                    resource("aws:cloudwatch/logGroup:LogGroup", "a", { name: "/fixed" }, { options: { deleteBeforeReplace: true } }),
+                    resource("aws:cloudwatch/logGroup:LogGroup", "b", {}),
+                    resource("aws:s3/bucket:Bucket", "c", { bucketPrefix: "audit-" }),
+                    resource("aws:secretsmanager/secret:Secret", "d", { name: "devsecops-stack/prod/x" }),
+                ]),
+            ).to.deep.equal([]);
+        });
+    });
+
+    describe("boot prerequisites (an instance waits for its role's policies and the secret versions it reads)", () => {
+        const secret = resource("aws:secretsmanager/secret:Secret", "s", { name: "x" });
+        const version = resource("aws:secretsmanager/secretVersion:SecretVersion", "s", { secretId: secret.state.arn });
+        const r = resource("aws:iam/role:Role", "host-role", { assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com") });
+        const profile = resource("aws:iam/instanceProfile:InstanceProfile", "host-profile", { role: r.state.name });
+        const policy = resource("aws:iam/rolePolicy:RolePolicy", "host-read", { role: r.id, policy: "{}" });
+        const instance = (dependencies: string[]) =>
+            resource("aws:ec2/instance:Instance", "host", {
+                iamInstanceProfile: profile.state.name,
+                userData: `aws secretsmanager get-secret-value --secret-id '${secret.state.arn}'`,
+            }, { dependencies });
+
+        it("flags an instance that depends on the secret but not on its version or its role policy (the shipped defect)", () => {
+            const findings = checkBootPrerequisites([secret, version, r, profile, policy, instance([secret.urn, profile.urn])]);
+            expect(messages(findings).join("\n")).to.match(/host-read/).and.match(/secret's version/);
+        });
+
+        it("accepts an instance that waits for both, directly or through what it depends on", () => {
+            const gate = resource("command:local:Command", "gate", {}, { dependencies: [version.urn] });
+            expect(checkBootPrerequisites([secret, version, r, profile, policy, gate, instance([policy.urn, gate.urn, profile.urn])])).to.deep.equal([]);
+        });
+    });
+
+    describe("boot permissions (derived from the rendered scripts)", () => {
+        it("reads AWS CLI calls and credentialed processes off the app host's real user data", () => {
+            const script = renderAppHostUserData({
+                region: "eu-west-1",
+                imageRef: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:${"ab".repeat(32)}`,
+                appVersion: "v1",
+                secretArns: { APP_SESSION_KEY: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf" },
+                appLogGroup: "/aws/ec2/prod/app",
+                platformLogGroup: "/aws/ec2/prod/app-host",
+                faultInjection: false,
+            });
+            expect([...requiredActions([script]).keys()]).to.include.members([
+                "ecr:GetAuthorizationToken",
+                "secretsmanager:GetSecretValue",
+                "logs:PutLogEvents",
+                "ecr:BatchGetImage",
+            ]);
+        });
+
+        it("flags Prometheus EC2 discovery without ec2:DescribeAvailabilityZones (the shipped defect)", () => {
+            const policy = JSON.parse(monitoringHostPolicy({ logGroupArns: ["arn:l"], alertTopicArn: "arn:t", alertTopicKeyArn: "arn:k" }));
+            for (const s of policy.Statement) if (Array.isArray(s.Action)) s.Action = s.Action.filter((a: string) => a !== "ec2:DescribeAvailabilityZones");
+            const r = resource("aws:iam/role:Role", "mon-role", { assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com") });
+            const findings = checkBootPermissions([
+                r,
+                resource("aws:iam/instanceProfile:InstanceProfile", "mon-profile", { role: r.state.name }),
+                resource("aws:iam/rolePolicy:RolePolicy", "mon", { role: r.id, policy: JSON.stringify(policy) }),
+                resource("aws:ec2/instance:Instance", "mon", {
+                    iamInstanceProfile: "mon-profile",
+                    userData: Buffer.from("scrape_configs:\n  - job_name: app\n    ec2_sd_configs:\n      - region: eu-west-1\n").toString("base64"),
+                }),
+            ]);
+            expect(messages(findings)).to.have.length(1);
+            expect(findings[0].message).to.match(/ec2:DescribeAvailabilityZones/).and.match(/Prometheus EC2 service discovery/);
+        });
+    });
+
+    describe("over the mocked stack", () => {
+        let prod: StackRun;
+        before(async () => {
+            prod = await runStack({ stack: "prod" });
+        });
+
+        it("the shipped prod stack passes every check", () => {
+            expect(messages(checkDeployability(prod.resources))).to.deep.equal([]);
+        });
+
+        it("every optional path passes too: Config recorder + Security Hub, remote write, endpoints egress", async () => {
+            const run = await runStack({
+                stack: "prod",
+                config: {
+                    enableConfigRecorder: "true",
+                    enableSecurityHub: "true",
+                    ampWorkspaceArn: "arn:aws:aps:eu-west-1:123456789012:workspace/ws-0123abcd-4567-89ef-0123-456789abcdef",
+                    privateEgress: "endpoints",
+                },
+            });
+            expect(messages(checkDeployability(run.resources))).to.deep.equal([]);
+        });
+
+        it("catches each defect class when it is seeded back into the real stack", () => {
+            const seeded = clone(prod);
+            named(seeded, "aws:ec2/volumeAttachment:VolumeAttachment", "monitoring-data").options.deleteBeforeReplace = false;
+            const app = named(seeded, "aws:ec2/instance:Instance", "app-instance");
+            const version = named(seeded, "aws:secretsmanager/secretVersion:SecretVersion", "secrets-app-session-key");
+            app.dependencies = app.dependencies.filter((d) => d !== version.urn && !d.includes("rolePolicy"));
+            const appRole = named(seeded, "aws:iam/role:Role", "app-role");
+            appRole.inputs.assumeRolePolicy = serviceTrustPolicy("ec2.amazonaws.com", "123456789012");
+            const pull = named(seeded, "aws:iam/rolePolicy:RolePolicy", "app-pull-and-log");
+            const doc = JSON.parse(pull.inputs.policy);
+            doc.Statement = doc.Statement.filter((s: any) => s.Sid !== "EcrLogin");
+            pull.inputs.policy = JSON.stringify(doc);
+
+            const checks = new Set(checkDeployability(seeded).map((f) => f.check));
+            expect([...checks]).to.have.members(["trust-conditions", "replacement-safety", "boot-prerequisites", "boot-permissions"]);
+        });
+
+        it("issue 11 item 9: every host gets IMDSv2 with hop limit 1 (no container reaches the host role)", () => {
+            for (const host of [...ofType(prod.resources, "aws:ec2/instance:Instance"), ...ofType(prod.resources, "aws:ec2/launchTemplate:LaunchTemplate")]) {
+                expect(host.inputs.metadataOptions, host.name).to.include({ httpTokens: "required", httpPutResponseHopLimit: 1 });
+            }
+        });
+
+        it("issue 11 item 19: the vault key's deletion window equals the secrets' recovery window", () => {
+            const vaultKey = named(prod.resources, "aws:kms/key:Key", "secrets-key");
+            expect(vaultKey.inputs.deletionWindowInDays).to.equal(SECRET_RECOVERY_WINDOW_DAYS);
+            for (const secret of ofType(prod.resources, "aws:secretsmanager/secret:Secret")) {
+                expect(secret.inputs.recoveryWindowInDays, secret.name).to.equal(SECRET_RECOVERY_WINDOW_DAYS);
+            }
+        });
+
+        it("issue 11 item 7: no host pins its first AMI (no ignoreChanges on ami) and both boot with package_upgrade", () => {
+            for (const host of ofType(prod.resources, "aws:ec2/instance:Instance")) {
+                expect(host.options.ignoreChanges, host.name).to.not.include("ami");
+                expect(String(host.inputs.userData), host.name).to.match(/^package_upgrade: true$/m);
+            }
+        });
+
+        it("issue 11 item 4: the Config recorder's role can deliver (S3 and KMS), and the channel waits for the bucket policy", async () => {
+            const run = await runStack({ stack: "prod", config: { enableConfigRecorder: "true" } });
+            const delivery = named(run.resources, "aws:iam/rolePolicy:RolePolicy", "threat-config-delivery");
+            const actions = JSON.parse(delivery.inputs.policy).Statement.flatMap((s: any) => [].concat(s.Action));
+            expect(actions).to.include.members(["s3:PutObject", "s3:GetBucketAcl"]);
+            expect(actions.some((a: string) => a.startsWith("kms:GenerateDataKey"))).to.equal(true);
+            const channel = ofType(run.resources, "aws:cfg/deliveryChannel:DeliveryChannel")[0];
+            const bucketPolicy = ofType(run.resources, "aws:s3/bucketPolicy:BucketPolicy").find((p) => p.name === "audit-logs")!;
+            expect(channel.dependencies).to.include(bucketPolicy.urn);
+        });
+    });
+});
