@@ -37,7 +37,9 @@ export function loadConfig(): LoadedConfig {
     const config = new pulumi.Config();
     const appSecretsText = all[`${project}:appSecrets`];
     const foreign: ForeignSettings = {
-        grafanaProvision: all["grafana:provision"],
+        // Hosted deploy runners (deploy.yml, Pulumi Deployments) cannot reach Grafana: they set
+        // GRAFANA_PROVISION=false in their environment, which wins over the stack file.
+        grafanaProvision: process.env.GRAFANA_PROVISION ?? all["grafana:provision"],
         appSecrets: appSecretsText ? (decode(appSecretsText) as Record<string, unknown>) : undefined,
     };
     const settings = validateStackSettings(raw, foreign);

@@ -7,7 +7,7 @@ import YAML from "yaml";
 import { renderAppHostUserData } from "../../components/cloudInit/appHostUserData";
 import { renderConfigShippingScript, renderMonitoringHostUserData, ShippedMonitoringConfig } from "../../components/cloudInit/monitoringHostUserData";
 import { DEFAULT_ALERT_THRESHOLDS, renderAlertmanagerConfig, renderAlertRules, renderPrometheusConfig, renderRecordingRules } from "../../prometheus";
-import { ofType, RecordedResource, runStack, StackRun } from "../../scripts/stackUnderMocks";
+import { ofType, RecordedResource, ROOT, runStack, StackRun } from "../../scripts/stackUnderMocks";
 
 /** Actions AWS grants only on "*". */
 const STAR_ONLY_ACTIONS = new Set(["ecr:GetAuthorizationToken", "ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"]);
@@ -203,6 +203,24 @@ describe("hosts under mocks (prod config)", function () {
         const { resources: r } = await runStack({ config: { "grafana:provision": "false" } });
         expect(r.filter((x) => x.type.startsWith("grafana:"))).to.deep.equal([]);
         expect(ofType(r, "aws:ec2/instance:Instance")).to.have.length(2);
+    });
+
+    it("issue 11 item 3: each hosted deploy path (deploy.yml, Pulumi Deployments) registers nothing that waits on Grafana", async () => {
+        const deployEnv = YAML.parse(fs.readFileSync(path.join(ROOT, ".github", "workflows", "deploy.yml"), "utf8"))
+            .jobs.up.steps.find((st: any) => String(st.uses ?? "").startsWith("pulumi/actions@")).env;
+        const deploymentsEnv = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.deploy.yaml"), "utf8")).settings.operationContext.environmentVariables;
+        for (const [where, env] of [["deploy.yml", deployEnv], ["Pulumi.prod.deploy.yaml", deploymentsEnv]] as const) {
+            const saved = process.env.GRAFANA_PROVISION;
+            try {
+                if (env.GRAFANA_PROVISION === undefined) delete process.env.GRAFANA_PROVISION;
+                else process.env.GRAFANA_PROVISION = env.GRAFANA_PROVISION;
+                const { resources: r } = await runStack();
+                expect(r.filter((x) => x.type.startsWith("grafana:") || x.name === "grafana-health-wait").map((x) => x.name), where).to.deep.equal([]);
+            } finally {
+                if (saved === undefined) delete process.env.GRAFANA_PROVISION;
+                else process.env.GRAFANA_PROVISION = saved;
+            }
+        }
     });
 
     it("ships a threshold change through SSM without touching the instance", async () => {
