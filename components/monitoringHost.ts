@@ -172,7 +172,9 @@ export class MonitoringHost extends pulumi.ComponentResource {
                         platformLogGroup: platformLog,
                     }),
                 ),
-            userDataReplaceOnChange: false,
+            // user data runs its write_files once per instance: a changed boot script only takes effect on a new
+            // host, so a change replaces it (safe: the data volume's attachment is delete-first).
+            userDataReplaceOnChange: true,
             tags: tags({ Name: `${prefix}-monitoring`, Role: "monitoring", OperatorFacing: "true" }),
             // No ignoreChanges on ami: ignored inputs are reused by replacements (pulumi/pulumi#2657), so every
             // replacement would boot the first AMI. A newer AL2023 image replaces the host at the next `pulumi up`;

@@ -203,6 +203,11 @@ function isWholeInternet(cidr: string): boolean {
 const EMAIL = /^[^\s@"<>,;:]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
 const SECRET_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+/**
+ * Xen-based families: their EBS volumes have no NVMe serial, and the monitoring host finds its
+ * data volume by serial (EC2 User Guide, "Amazon EBS and NVMe": Nitro instances expose EBS as NVMe).
+ */
+const XEN_FAMILIES = /^(t1|t2|m1|m2|m3|m4|c1|c3|c4|r3|r4|i2|d2|g2|g3|p2|p3|x1|x1e|h1|cc2|cr1|hs1)\./;
 const LAMBDA_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$/;
 const AMP_WORKSPACE_ARN = /^arn:aws[a-z-]*:aps:[a-z0-9-]+:\d{12}:workspace\/ws-[A-Za-z0-9-]+$/;
 const DETECTOR_ID = /^[a-f0-9]{32}$/;
@@ -447,7 +452,11 @@ function validateHosts(r: SettingsReader, grafanaProvision: unknown): HostSettin
                 : (r.problem("grafana:provision", grafanaProvision, "true or false"), true);
     return {
         appInstanceType: r.string("appInstanceType", instanceHelp, (s) => INSTANCE_TYPE.test(s)),
-        monitoringInstanceType: r.string("monitoringInstanceType", instanceHelp, (s) => INSTANCE_TYPE.test(s)),
+        monitoringInstanceType: r.string(
+            "monitoringInstanceType",
+            `${instanceHelp}, of a Nitro family (not t2, m4, c4, r4 or other Xen types: the data volume is found by its NVMe serial)`,
+            (s) => INSTANCE_TYPE.test(s) && !XEN_FAMILIES.test(s),
+        ),
         operatorCidrs,
         appLogRetentionDays: r.retention("appLogRetentionDays"),
         platformLogRetentionDays: r.retention("platformLogRetentionDays"),

@@ -51,6 +51,8 @@ blkid "$device" >/dev/null 2>&1 || mkfs.xfs -q "$device"
 install -d -m 0755 "$data_dir"
 grep -q " $data_dir " /etc/fstab || echo "UUID=$(blkid -s UUID -o value "$device") $data_dir xfs defaults,nofail 0 2" >> /etc/fstab
 mountpoint -q "$data_dir" || mount "$data_dir"
+# A larger volume (prometheusVolumeGiB raised) is grown in place by EBS; the filesystem follows here.
+xfs_growfs "$data_dir" >/dev/null
 install -d -o 65534 -g 65534 -m 0750 "$data_dir/prometheus" "$data_dir/alertmanager"
 install -d -o 472 -g 0 -m 0750 "$data_dir/grafana"
 install -d -m 0755 "$config_dir" "$config_dir/rules"

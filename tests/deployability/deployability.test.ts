@@ -215,6 +215,12 @@ describe("deployability checks", function () {
             }
         });
 
+        it("issue 11 items 6 and 16: a changed monitoring boot script replaces the host, and the script grows the data filesystem", () => {
+            const monitoring = named(prod.resources, "aws:ec2/instance:Instance", "monitoring-instance");
+            expect(monitoring.inputs.userDataReplaceOnChange).to.equal(true);
+            expect(String(monitoring.inputs.userData)).to.match(/xfs_growfs "\$data_dir"/);
+        });
+
         it("issue 11 item 4: the Config recorder's role can deliver (S3 and KMS), and the channel waits for the bucket policy", async () => {
             const run = await runStack({ stack: "prod", config: { enableConfigRecorder: "true" } });
             const delivery = named(run.resources, "aws:iam/rolePolicy:RolePolicy", "threat-config-delivery");

@@ -33,6 +33,12 @@ function expectProblem(raw: RawSettings, key: string, allowedFragment: string): 
 }
 
 describe("stack config validation", () => {
+    it("issue 11 item 16: rejects Xen instance types for the monitoring host (no NVMe serial to find its volume)", () => {
+        expectProblem({ monitoringInstanceType: "t2.medium" }, "monitoringInstanceType", "Nitro family");
+        expectProblem({ monitoringInstanceType: "m4.large" }, "monitoringInstanceType", "Nitro family");
+        expect(validateStackSettings({ ...VALID, monitoringInstanceType: "m7i.large" }).hosts.monitoringInstanceType).to.equal("m7i.large");
+    });
+
     it("accepts the defaults plus operator CIDRs and returns typed settings", () => {
         const s = validateStackSettings(VALID);
         expect(s.network.vpcCidr).to.equal("10.40.0.0/16");
