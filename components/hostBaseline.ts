@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { BOOT_FAILURE_METRIC } from "./cloudInit/cloudConfig";
 import { serviceTrustPolicy } from "./policyDocument";
 
 /** Amazon Linux 2023, resolved at deploy time from AWS's public SSM parameter. */
@@ -36,4 +37,30 @@ export function instanceRole(name: string, tags: Record<string, string>, parent:
     }, { parent });
     const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags }, { parent });
     return { role, profile };
+}
+
+/**
+ * Alarm when a host's boot service gave up (BootFailed from the failure unit, see
+ * cloudInit/cloudConfig.ts bootService): a host that could not start its containers is
+ * otherwise silent. No data is the healthy case.
+ */
+export function bootFailureAlarm(
+    name: string,
+    args: { instanceId: pulumi.Input<string>; hostName: string; alertTopicArn: pulumi.Input<string>; tags: Record<string, string> },
+    parent: pulumi.Resource,
+): aws.cloudwatch.MetricAlarm {
+    return new aws.cloudwatch.MetricAlarm(`${name}-boot-failed`, {
+        alarmDescription: `${args.hostName} could not start its containers at boot (journalctl -u devsecops-*.service on the host)`,
+        namespace: BOOT_FAILURE_METRIC.namespace,
+        metricName: BOOT_FAILURE_METRIC.metricName,
+        dimensions: { InstanceId: args.instanceId },
+        statistic: "Sum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        treatMissingData: "notBreaching",
+        alarmActions: [args.alertTopicArn],
+        tags: args.tags,
+    }, { parent });
 }

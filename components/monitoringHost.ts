@@ -10,7 +10,7 @@ import {
 } from "../prometheus";
 import { monitoringHostPolicy } from "./iam/hostPolicies";
 import { renderConfigShippingScript, renderMonitoringHostUserData } from "./cloudInit/monitoringHostUserData";
-import { hardenedInstanceArgs, instanceRole } from "./hostBaseline";
+import { bootFailureAlarm, hardenedInstanceArgs, instanceRole } from "./hostBaseline";
 import { stackPrefix, standardTags } from "./tags";
 
 /** The tag EC2 service discovery selects app hosts by; ObservedAppHost sets it. */
@@ -181,6 +181,8 @@ export class MonitoringHost extends pulumi.ComponentResource {
             // the data volume survives (attachment below is delete-first).
             // Waits for its role's policies and the secret version: the first boot reads both (IAM is eventually consistent).
         }, { parent: this, dependsOn: [hostPolicy, secretPolicy, ...(args.bootPrerequisites ?? [])] });
+
+        bootFailureAlarm(name, { instanceId: instance.id, hostName: `${prefix}-monitoring`, alertTopicArn: args.alertTopicArn, tags: tags() }, this);
 
         new aws.ec2.VolumeAttachment(`${name}-data`, {
             deviceName: "/dev/sdf",

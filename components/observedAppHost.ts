@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { appHostPolicy } from "./iam/hostPolicies";
 import { renderAppHostUserData, secretEnvName } from "./cloudInit/appHostUserData";
-import { hardenedInstanceArgs, instanceRole } from "./hostBaseline";
+import { bootFailureAlarm, hardenedInstanceArgs, instanceRole } from "./hostBaseline";
 import { DISCOVERY_TAG_KEY } from "./monitoringHost";
 import { stackPrefix, standardTags } from "./tags";
 
@@ -235,6 +235,7 @@ export class ObservedAppHost extends pulumi.ComponentResource {
             okActions: alarmActions,
             tags: tags(),
         }, parent);
+        bootFailureAlarm(name, { instanceId: instance.id, hostName: `${prefix}-${args.appName}`, alertTopicArn: args.alertTopicArn, tags: tags() }, this);
         new aws.cloudwatch.MetricAlarm(`${name}-status`, {
             alarmDescription: `Status check failed on ${prefix}-${args.appName}`,
             namespace: "AWS/EC2",

@@ -1,4 +1,4 @@
-import { cloudConfig, shellQuote as q } from "./cloudConfig";
+import { bootService, cloudConfig, shellQuote as q } from "./cloudConfig";
 import { HOST_IMAGES } from "./hostImages";
 
 /**
@@ -35,7 +35,7 @@ export function renderAppHostScript(input: AppHostUserDataInput): string {
         return `fetch_secret ${q(name, "secret env name")} ${q(arn, "secret ARN")}`;
     });
     return `#!/bin/bash
-# Starts the app container and node_exporter. Runs at every boot (cloud-init per-boot) so a
+# Starts the app container and node_exporter. Runs at every boot (a systemd unit that retries) so a
 # reboot refreshes secrets and the ECR login.
 set -euo pipefail
 
@@ -101,7 +101,7 @@ export function renderAppHostUserData(input: AppHostUserDataInput): string {
         // Boot patched: the AMI is current at launch, packages are brought current at first boot.
         package_upgrade: true,
         packages: ["docker"],
-        write_files: [{ path: "/var/lib/cloud/scripts/per-boot/devsecops-app.sh", permissions: "0700", owner: "root:root", content: renderAppHostScript(input) }],
+        ...bootService({ name: "devsecops-app", description: "Start the app container and node_exporter", script: renderAppHostScript(input), region: input.region }),
     });
 }
 

@@ -16,3 +16,75 @@ export function shellQuote(value: string, what: string): string {
 export function cloudConfig(doc: Record<string, unknown>): string {
     return `#cloud-config\n${YAML.stringify(doc, { lineWidth: 0 })}`;
 }
+
+/** CloudWatch namespace and metric a host publishes when its boot service gave up. */
+export const BOOT_FAILURE_METRIC = { namespace: "DevSecOps/Hosts", metricName: "BootFailed" } as const;
+
+export interface BootServiceInput {
+    /** systemd unit name without `.service`, e.g. devsecops-app. */
+    name: string;
+    description: string;
+    /** The boot script (bash). */
+    script: string;
+    region: string;
+}
+
+/**
+ * A host's boot work as a systemd oneshot unit instead of a one-shot cloud-init script: it runs at
+ * every boot, retries on failure (a throttled API call or IAM still propagating does not leave the
+ * host empty), and when its retries are spent a failure unit logs an error line and publishes
+ * BootFailed for the host's alarm. Restart=on-failure on Type=oneshot needs systemd ≥ 245
+ * (systemd/systemd#7474); Amazon Linux 2023 ships 252.
+ */
+/** Returns the cloud-config keys (write_files, runcmd) that install and start the unit. */
+export function bootService(input: BootServiceInput): { write_files: Record<string, string>[]; runcmd: string[] } {
+    const unit = `${input.name}.service`;
+    const scriptPath = `/usr/local/sbin/${input.name}.sh`;
+    const failedPath = `/usr/local/sbin/${input.name}-failed.sh`;
+    const service = `[Unit]
+Description=${input.description}
+Wants=network-online.target docker.service
+After=network-online.target docker.service
+# Six tries, 30 s apart, then the failure unit reports it.
+StartLimitIntervalSec=1h
+StartLimitBurst=6
+OnFailure=${input.name}-failed.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/bash ${scriptPath}
+Restart=on-failure
+RestartSec=30
+
+[Install]
+WantedBy=multi-user.target
+`;
+    const failedService = `[Unit]
+Description=Report that ${unit} failed at boot
+
+[Service]
+Type=oneshot
+ExecStart=/bin/bash ${failedPath}
+`;
+    const failedScript = `#!/bin/bash
+# Runs when ${unit} gave up: an error line in the journal (and the host's log group) and a metric the alarm watches.
+set -uo pipefail
+echo "${unit} failed after its retries: see journalctl -u ${unit}" | systemd-cat -t ${input.name} -p err
+token="$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)"
+instance_id="$(curl -fsS -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id)"
+aws cloudwatch put-metric-data --region ${shellQuote(input.region, "region")} --namespace ${BOOT_FAILURE_METRIC.namespace} \\
+    --metric-name ${BOOT_FAILURE_METRIC.metricName} --dimensions "InstanceId=$instance_id" --value 1
+`;
+    return {
+        write_files: [
+            { path: scriptPath, permissions: "0700", owner: "root:root", content: input.script },
+            { path: failedPath, permissions: "0700", owner: "root:root", content: failedScript },
+            { path: `/etc/systemd/system/${unit}`, permissions: "0644", owner: "root:root", content: service },
+            { path: `/etc/systemd/system/${input.name}-failed.service`, permissions: "0644", owner: "root:root", content: failedService },
+        ],
+        // --no-block: cloud-init's own stage must not wait for the unit (which waits for docker).
+        runcmd: ["systemctl daemon-reload", `systemctl enable --now --no-block ${unit}`],
+    };
+}
+

@@ -1,4 +1,4 @@
-import { cloudConfig, shellQuote as q } from "./cloudConfig";
+import { bootService, cloudConfig, shellQuote as q } from "./cloudConfig";
 import { HOST_IMAGES } from "./hostImages";
 
 /**
@@ -104,7 +104,7 @@ export function renderMonitoringHostUserData(input: MonitoringHostUserDataInput)
         // Boot patched: the AMI is current at launch, packages are brought current at first boot.
         package_upgrade: true,
         packages: ["docker"],
-        write_files: [{ path: "/var/lib/cloud/scripts/per-boot/devsecops-monitoring.sh", permissions: "0700", owner: "root:root", content: renderMonitoringHostScript(input) }],
+        ...bootService({ name: "devsecops-monitoring", description: "Mount the data volume and start Prometheus, Alertmanager and Grafana", script: renderMonitoringHostScript(input), region: input.region }),
     });
 }
 

@@ -1,10 +1,27 @@
+import { BOOT_FAILURE_METRIC } from "../cloudInit/cloudConfig";
 import { policyDocument, PolicyStatement } from "../policyDocument";
 
 /**
  * The hosts' inline IAM policies as pure functions. Every statement names its
  * resources; `*` appears only where AWS offers no resource-level permission
- * (ecr:GetAuthorizationToken, ec2:DescribeInstances, ec2:DescribeAvailabilityZones).
+ * (ecr:GetAuthorizationToken, ec2:DescribeInstances, ec2:DescribeAvailabilityZones;
+ * cloudwatch:PutMetricData, narrowed to one namespace by condition).
  */
+
+/**
+ * The boot service's failure report. PutMetricData has no resource-level permission: "*" narrowed
+ * by the cloudwatch:namespace condition key (CloudWatch User Guide, "Using condition keys to limit
+ * access to CloudWatch namespaces").
+ */
+function bootFailureMetric(): PolicyStatement {
+    return {
+        Sid: "ReportBootFailure",
+        Effect: "Allow",
+        Action: "cloudwatch:PutMetricData",
+        Resource: "*",
+        Condition: { StringEquals: { "cloudwatch:namespace": BOOT_FAILURE_METRIC.namespace } },
+    };
+}
 
 function logWrite(logGroupArns: string[]): PolicyStatement {
     return {
@@ -31,6 +48,7 @@ export function appHostPolicy(p: AppHostPolicyInput): string {
         // AWS grants registry login only on "*"; pulls are still limited to the repository above.
         { Sid: "EcrLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
         logWrite(p.logGroupArns),
+        bootFailureMetric(),
     ]);
 }
 
@@ -51,6 +69,7 @@ export function monitoringHostPolicy(p: MonitoringHostPolicyInput): string {
         logWrite(p.logGroupArns),
         { Sid: "PublishAlerts", Effect: "Allow", Action: "sns:Publish", Resource: p.alertTopicArn },
         { Sid: "EncryptAlerts", Effect: "Allow", Action: ["kms:GenerateDataKey*", "kms:Decrypt"], Resource: p.alertTopicKeyArn },
+        bootFailureMetric(),
     ];
     if (p.ampWorkspaceArn) {
         statements.push({ Sid: "RemoteWriteMetrics", Effect: "Allow", Action: "aps:RemoteWrite", Resource: p.ampWorkspaceArn });

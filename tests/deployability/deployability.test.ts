@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import YAML from "yaml";
 import { checkDeployability, DeployabilityFinding, StackResource } from "../../deployability";
 import { checkBootPermissions, requiredActions } from "../../deployability/bootPermissions";
 import { checkBootPrerequisites } from "../../deployability/bootPrerequisites";
@@ -219,6 +220,33 @@ describe("deployability checks", function () {
             const monitoring = named(prod.resources, "aws:ec2/instance:Instance", "monitoring-instance");
             expect(monitoring.inputs.userDataReplaceOnChange).to.equal(true);
             expect(String(monitoring.inputs.userData)).to.match(/xfs_growfs "\$data_dir"/);
+        });
+
+        it("issue 11 item 10: both hosts boot through a retrying systemd unit whose failure reports BootFailed, alarmed per host; systemd-analyze accepts the units", function () {
+            const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
+            const fs = require("node:fs") as typeof import("node:fs");
+            const os = require("node:os") as typeof import("node:os");
+            const path = require("node:path") as typeof import("node:path");
+            for (const host of ofType(prod.resources, "aws:ec2/instance:Instance")) {
+                const doc = YAML.parse(String(host.inputs.userData).replace(/^#cloud-config\n/, ""));
+                const units = doc.write_files.filter((f: any) => f.path.startsWith("/etc/systemd/system/"));
+                const main = units.find((f: any) => !f.path.endsWith("-failed.service"));
+                expect(main.content, host.name).to.match(/^Restart=on-failure$/m).and.match(/^OnFailure=.+-failed\.service$/m);
+                expect(doc.runcmd.join("\n"), host.name).to.match(/systemctl enable --now --no-block devsecops-.+\.service/);
+                expect(doc.write_files.some((f: any) => f.path.includes("/per-boot/")), host.name).to.equal(false);
+                const alarm = ofType(prod.resources, "aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.inputs.dimensions?.InstanceId === host.id && a.inputs.metricName === "BootFailed");
+                expect(alarm, `${host.name} BootFailed alarm`).to.not.equal(undefined);
+                const dir = fs.mkdtempSync(path.join(os.tmpdir(), "units-"));
+                try {
+                    for (const u of units) fs.writeFileSync(path.join(dir, path.basename(u.path)), u.content);
+                    const r = spawnSync("systemd-analyze", ["verify", "--man=no", ...units.map((u: any) => path.join(dir, path.basename(u.path)))], { encoding: "utf8", timeout: 30_000 });
+                    if (r.error && (r.error as NodeJS.ErrnoException).code === "ENOENT") this.skip();
+                    const complaints = `${r.stdout}${r.stderr}`.split("\n").filter((l) => l.includes(dir) || /Unknown|Failed to|not allowed|Refusing/.test(l));
+                    expect(complaints, host.name).to.deep.equal([]);
+                } finally {
+                    fs.rmSync(dir, { recursive: true, force: true });
+                }
+            }
         });
 
         it("issue 11 item 4: the Config recorder's role can deliver (S3 and KMS), and the channel waits for the bucket policy", async () => {

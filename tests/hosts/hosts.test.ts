@@ -10,7 +10,7 @@ import { DEFAULT_ALERT_THRESHOLDS, renderAlertmanagerConfig, renderAlertRules, r
 import { ofType, RecordedResource, ROOT, runStack, StackRun } from "../../scripts/stackUnderMocks";
 
 /** Actions AWS grants only on "*". */
-const STAR_ONLY_ACTIONS = new Set(["ecr:GetAuthorizationToken", "ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"]);
+const STAR_ONLY_ACTIONS = new Set(["ecr:GetAuthorizationToken", "ec2:DescribeInstances", "ec2:DescribeAvailabilityZones", "cloudwatch:PutMetricData"]);
 
 interface IngressRule {
     where: string;
@@ -118,6 +118,8 @@ describe("hosts under mocks (prod config)", function () {
                 expect(actions.some((a) => a === "*" || a.endsWith(":*")), `${p.name} ${s.Sid} wildcard action`).to.equal(false);
                 if ([s.Resource].flat().includes("*")) {
                     for (const a of actions) expect(STAR_ONLY_ACTIONS.has(a), `${p.name}: ${a} on *`).to.equal(true);
+                    // PutMetricData on * only within the hosts' own namespace.
+                    if (actions.includes("cloudwatch:PutMetricData")) expect(s.Condition, `${p.name} ${s.Sid}`).to.deep.equal({ StringEquals: { "cloudwatch:namespace": "DevSecOps/Hosts" } });
                 }
             }
         }
