@@ -1,5 +1,5 @@
-import { asList, DeployabilityFinding, parseDocument, StackResource } from "./stackResource";
-import { describe, hostViews } from "./hostRoles";
+import { asList, DeployabilityFinding, parseDocument, resourceKey, StackResource } from "./stackResource";
+import { hostViews } from "./hostRoles";
 
 /**
  * Every AWS call a host makes at boot, read off its rendered scripts and configs, must be granted
@@ -8,7 +8,7 @@ import { describe, hostViews } from "./hostRoles";
  */
 
 /** AWS CLI service names whose IAM prefix differs (AWS CLI Command Reference). */
-const CLI_SERVICE_PREFIX: Record<string, string> = { s3api: "s3", configservice: "config", "dlm": "dlm" };
+const CLI_SERVICE_PREFIX: Record<string, string> = { s3api: "s3", configservice: "config" };
 
 /** CLI commands that are not one API call of the same name. */
 const CLI_COMMAND_ACTIONS: Record<string, string[]> = {
@@ -98,7 +98,7 @@ export function checkBootPermissions(resources: StackResource[]): DeployabilityF
             if (granted.some((g) => actionMatches(g, action))) continue;
             findings.push({
                 check: "boot-permissions",
-                resource: describe(view.host),
+                resource: resourceKey(view.host),
                 message: view.role
                     ? `${why} needs ${action}, which the host role ${view.role.name} does not grant`
                     : `${why} needs ${action}, but the host has no instance role`,

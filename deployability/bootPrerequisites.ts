@@ -1,5 +1,5 @@
-import { describe, hostViews, transitiveDependencies } from "./hostRoles";
-import { DeployabilityFinding, StackResource } from "./stackResource";
+import { hostViews, transitiveDependencies } from "./hostRoles";
+import { DeployabilityFinding, resourceKey, StackResource } from "./stackResource";
 
 /**
  * An instance boots as soon as it exists: unless what launches it waits for its role's policies
@@ -20,8 +20,8 @@ export function checkBootPrerequisites(resources: StackResource[]): Deployabilit
                 if (!waitsFor.has(policy.urn)) {
                     findings.push({
                         check: "boot-prerequisites",
-                        resource: describe(launcher),
-                        message: `launches instances before its role's policy ${describe(policy)} exists: add it to dependsOn`,
+                        resource: resourceKey(launcher),
+                        message: `launches instances before its role's policy ${resourceKey(policy)} exists: add it to dependsOn`,
                     });
                 }
             }
@@ -30,8 +30,8 @@ export function checkBootPrerequisites(resources: StackResource[]): Deployabilit
                 if (own.length && !own.some((v) => waitsFor.has(v.urn))) {
                     findings.push({
                         check: "boot-prerequisites",
-                        resource: describe(launcher),
-                        message: `its boot script reads ${secret.state.arn}, but it does not wait for that secret's version (${own.map(describe).join(", ")}): add it to dependsOn`,
+                        resource: resourceKey(launcher),
+                        message: `its boot script reads ${secret.state.arn}, but it does not wait for that secret's version (${own.map(resourceKey).join(", ")}): add it to dependsOn`,
                     });
                 }
             }

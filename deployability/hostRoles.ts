@@ -1,4 +1,4 @@
-import { asList, resourceKey, StackResource } from "./stackResource";
+import { asList, StackResource } from "./stackResource";
 
 /**
  * The stack as hosts see it: each thing that launches instances, the role its instances get,
@@ -93,8 +93,4 @@ export function transitiveDependencies(resource: StackResource, resources: Stack
         stack.push(...(byUrn.get(urn)?.dependencies ?? []));
     }
     return seen;
-}
-
-export function describe(r: StackResource): string {
-    return resourceKey(r);
 }
