@@ -1,4 +1,6 @@
-import { asList, DeployabilityFinding, parseDocument, resourceKey, StackResource } from "./stackResource";
+import { asList } from "../policy/policies/definePolicy";
+import { statementsOf } from "../policy/policies/policyDocuments";
+import { DeployabilityFinding, resourceKey, StackResource } from "./stackResource";
 import { hostViews } from "./hostRoles";
 
 /**
@@ -78,14 +80,14 @@ export function grantedActions(role: StackResource | undefined, rolePolicies: St
     if (!role) return [];
     const documents = [
         ...rolePolicies.filter((p) => p.type === "aws:iam/rolePolicy:RolePolicy").map((p) => p.inputs.policy),
-        ...asList<any>(role.inputs.inlinePolicies).map((p) => p?.policy),
+        ...((role.inputs.inlinePolicies ?? []) as { policy?: string }[]).map((p) => p.policy),
     ];
     const managed = [
-        ...asList<string>(role.inputs.managedPolicyArns),
+        ...asList(role.inputs.managedPolicyArns),
         ...rolePolicies.filter((p) => p.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((p) => String(p.inputs.policyArn)),
     ];
     return [
-        ...documents.flatMap((d) => asList<any>(parseDocument(d)?.Statement).filter((s) => s?.Effect === "Allow").flatMap((s) => asList<string>(s.Action))),
+        ...documents.flatMap((d) => statementsOf(d).filter((s) => s.Effect === "Allow").flatMap((s) => asList(s.Action))),
         ...managed.flatMap((arn) => MANAGED_POLICY_ACTIONS[arn] ?? []),
     ];
 }

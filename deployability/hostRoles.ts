@@ -1,4 +1,5 @@
-import { asList, StackResource } from "./stackResource";
+import { asList } from "../policy/policies/definePolicy";
+import { StackResource } from "./stackResource";
 
 /**
  * The stack as hosts see it: each thing that launches instances, the role its instances get,
@@ -39,8 +40,8 @@ export function expandPayloads(text: string): string[] {
 function documentCommands(doc: StackResource): string {
     try {
         const content = JSON.parse(String(doc.inputs.content ?? ""));
-        return asList<any>(content.mainSteps)
-            .flatMap((step) => asList<string>(step?.inputs?.runCommand))
+        return ((content.mainSteps ?? []) as { inputs?: { runCommand?: unknown } }[])
+            .flatMap((step) => asList(step.inputs?.runCommand))
             .join("\n");
     } catch {
         return String(doc.inputs.content ?? "");
@@ -74,7 +75,7 @@ export function hostViews(resources: StackResource[]): HostView[] {
             const userData = isTemplate ? decodeBase64(String(host.inputs.userData ?? "")) ?? "" : String(host.inputs.userData ?? "");
             const documents = resources
                 .filter((a) => a.type === "aws:ssm/association:Association")
-                .filter((a) => asList<any>(a.inputs.targets).some((t) => t?.key === "InstanceIds" && asList(t.values).includes(host.id)))
+                .filter((a) => ((a.inputs.targets ?? []) as { key?: string; values?: unknown }[]).some((t) => t.key === "InstanceIds" && asList(t.values).includes(host.id)))
                 .flatMap((a) => resources.filter((d) => d.type === "aws:ssm/document:Document" && matchesAny(a.inputs.name, [d.state.name, d.id])));
             const bootTexts = [userData, ...documents.map(documentCommands)].filter(Boolean).flatMap(expandPayloads);
             return { host, launchers: launchers.length ? launchers : [host], role, rolePolicies, bootTexts };

@@ -1,4 +1,6 @@
-import { asList, DeployabilityFinding, parseDocument, resourceKey, StackResource } from "./stackResource";
+import { asList } from "../policy/policies/definePolicy";
+import { statementsOf } from "../policy/policies/policyDocuments";
+import { DeployabilityFinding, resourceKey, StackResource } from "./stackResource";
 
 /**
  * The condition keys each AWS service documents for the trust policy of a role it assumes.
@@ -29,12 +31,11 @@ export const TRUST_CONDITION_KEYS: Record<string, { keys: string[]; source: stri
 export function checkTrustConditions(resources: StackResource[]): DeployabilityFinding[] {
     const findings: DeployabilityFinding[] = [];
     for (const r of resources.filter((x) => x.type === "aws:iam/role:Role")) {
-        const doc = parseDocument(r.inputs.assumeRolePolicy);
-        for (const statement of asList(doc?.Statement)) {
-            if (statement?.Effect !== "Allow") continue;
-            for (const service of asList<string>(statement?.Principal?.Service)) {
+        for (const statement of statementsOf(r.inputs.assumeRolePolicy)) {
+            if (statement.Effect !== "Allow") continue;
+            for (const service of asList((statement.Principal as { Service?: unknown } | undefined)?.Service)) {
                 const entry = TRUST_CONDITION_KEYS[service];
-                const keys = Object.values<Record<string, unknown>>(statement.Condition ?? {}).flatMap((byKey) => Object.keys(byKey ?? {}));
+                const keys = Object.values(statement.Condition ?? {}).flatMap((byKey) => Object.keys(byKey ?? {}));
                 if (!entry) {
                     findings.push({
                         check: "trust-conditions",

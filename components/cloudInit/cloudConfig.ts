@@ -34,9 +34,9 @@ export interface BootServiceInput {
  * every boot, retries on failure (a throttled API call or IAM still propagating does not leave the
  * host empty), and when its retries are spent a failure unit logs an error line and publishes
  * BootFailed for the host's alarm. Restart=on-failure on Type=oneshot needs systemd ≥ 245
- * (systemd/systemd#7474); Amazon Linux 2023 ships 252.
+ * (systemd/systemd#7474); Amazon Linux 2023 ships 252. Returns the cloud-config keys
+ * (write_files, runcmd) that install and start the unit.
  */
-/** Returns the cloud-config keys (write_files, runcmd) that install and start the unit. */
 export function bootService(input: BootServiceInput): { write_files: Record<string, string>[]; runcmd: string[] } {
     const unit = `${input.name}.service`;
     const scriptPath = `/usr/local/sbin/${input.name}.sh`;

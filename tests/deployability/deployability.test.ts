@@ -1,4 +1,8 @@
 import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import YAML from "yaml";
 import { checkDeployability, DeployabilityFinding, StackResource } from "../../deployability";
 import { checkBootPermissions, requiredActions } from "../../deployability/bootPermissions";
@@ -11,6 +15,9 @@ import { serviceTrustPolicy } from "../../components/policyDocument";
 import { SECRET_RECOVERY_WINDOW_DAYS } from "../../components/secretsVault";
 import { ofType, RecordedResource, runStack, StackRun } from "../../scripts/stackUnderMocks";
 
+/** The engine's default resource options: replacements create first. */
+const CREATE_FIRST: StackResource["options"] = { deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], retainOnDelete: false, protect: false };
+
 /** A registered resource as the recorder gives it, for the seeded cases. */
 function resource(type: string, name: string, inputs: Record<string, any>, extra: Partial<StackResource> = {}): StackResource {
     return {
@@ -20,7 +27,7 @@ function resource(type: string, name: string, inputs: Record<string, any>, extra
         id: `${name}-id`,
         inputs,
         dependencies: [],
-        options: { deleteBeforeReplace: false },
+        options: CREATE_FIRST,
         state: { name: inputs.name ?? name, arn: `arn:aws:mock:::${name}`, ...inputs },
         ...extra,
     };
@@ -86,7 +93,7 @@ describe("deployability checks", function () {
         it("accepts delete-first replacement, Pulumi-generated names, and exempts secrets (recovery window)", () => {
             expect(
                 checkReplacementSafety([
-                    resource("aws:cloudwatch/logGroup:LogGroup", "a", { name: "/fixed" }, { options: { deleteBeforeReplace: true } }),
+                    resource("aws:cloudwatch/logGroup:LogGroup", "a", { name: "/fixed" }, { options: { ...CREATE_FIRST, deleteBeforeReplace: true } }),
                     resource("aws:cloudwatch/logGroup:LogGroup", "b", {}),
                     resource("aws:s3/bucket:Bucket", "c", { bucketPrefix: "audit-" }),
                     resource("aws:secretsmanager/secret:Secret", "d", { name: "devsecops-stack/prod/x" }),
@@ -223,10 +230,6 @@ describe("deployability checks", function () {
         });
 
         it("issue 11 item 10: both hosts boot through a retrying systemd unit whose failure reports BootFailed, alarmed per host; systemd-analyze accepts the units", function () {
-            const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
-            const fs = require("node:fs") as typeof import("node:fs");
-            const os = require("node:os") as typeof import("node:os");
-            const path = require("node:path") as typeof import("node:path");
             for (const host of ofType(prod.resources, "aws:ec2/instance:Instance")) {
                 const doc = YAML.parse(String(host.inputs.userData).replace(/^#cloud-config\n/, ""));
                 const units = doc.write_files.filter((f: any) => f.path.startsWith("/etc/systemd/system/"));
