@@ -48,8 +48,9 @@ function documentCommands(doc: StackResource): string {
     }
 }
 
+/** Whether a reference (name, ARN or id) names one of these; an unset reference names nothing. */
 function matchesAny(value: unknown, candidates: unknown[]): boolean {
-    return value !== undefined && candidates.some((c) => c !== undefined && c === value);
+    return value !== undefined && candidates.includes(value);
 }
 
 export function hostViews(resources: StackResource[]): HostView[] {
