@@ -1,7 +1,7 @@
 import { asList } from "../policy/policies/definePolicy";
 import { statementsOf } from "../policy/policies/policyDocuments";
 import { DeployabilityFinding, resourceKey, StackResource } from "./stackResource";
-import { hostViews } from "./hostRoles";
+import { HostView, hostViews } from "./hostRoles";
 
 /**
  * Every AWS call a host makes at boot, read off its rendered scripts and configs, must be granted
@@ -92,9 +92,9 @@ export function grantedActions(role: StackResource | undefined, rolePolicies: St
     ];
 }
 
-export function checkBootPermissions(resources: StackResource[]): DeployabilityFinding[] {
+export function checkBootPermissions(resources: StackResource[], views: HostView[] = hostViews(resources)): DeployabilityFinding[] {
     const findings: DeployabilityFinding[] = [];
-    for (const view of hostViews(resources)) {
+    for (const view of views) {
         const granted = grantedActions(view.role, view.rolePolicies);
         for (const [action, why] of requiredActions(view.bootTexts)) {
             if (granted.some((g) => actionMatches(g, action))) continue;

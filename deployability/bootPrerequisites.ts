@@ -1,4 +1,4 @@
-import { hostViews, transitiveDependencies } from "./hostRoles";
+import { HostView, hostViews, transitiveDependencies } from "./hostRoles";
 import { DeployabilityFinding, resourceKey, StackResource } from "./stackResource";
 
 /**
@@ -7,11 +7,11 @@ import { DeployabilityFinding, resourceKey, StackResource } from "./stackResourc
  * secret creation, and `set -e` leaves the host empty (IAM User Guide, "Troubleshoot IAM":
  * changes are eventually consistent).
  */
-export function checkBootPrerequisites(resources: StackResource[]): DeployabilityFinding[] {
+export function checkBootPrerequisites(resources: StackResource[], views: HostView[] = hostViews(resources)): DeployabilityFinding[] {
     const findings: DeployabilityFinding[] = [];
     const secrets = resources.filter((r) => r.type === "aws:secretsmanager/secret:Secret");
     const versions = resources.filter((r) => r.type === "aws:secretsmanager/secretVersion:SecretVersion");
-    for (const view of hostViews(resources)) {
+    for (const view of views) {
         const script = view.bootTexts.join("\n");
         const readSecrets = secrets.filter((s) => typeof s.state.arn === "string" && script.includes(s.state.arn));
         for (const launcher of view.launchers) {

@@ -1,5 +1,6 @@
 import { checkBootPermissions } from "./bootPermissions";
 import { checkBootPrerequisites } from "./bootPrerequisites";
+import { hostViews } from "./hostRoles";
 import { checkReplacementSafety } from "./replacementSafety";
 import { DeployabilityFinding, StackResource } from "./stackResource";
 import { checkTrustConditions } from "./trustConditions";
@@ -12,10 +13,12 @@ export type { DeployabilityFinding, StackResource } from "./stackResource";
  * that boot before their permissions and secrets exist, and boot calls their role cannot make.
  */
 export function checkDeployability(resources: StackResource[]): DeployabilityFinding[] {
+    // Both boot checks read the same host views: derive them once.
+    const views = hostViews(resources);
     return [
         ...checkTrustConditions(resources),
         ...checkReplacementSafety(resources),
-        ...checkBootPrerequisites(resources),
-        ...checkBootPermissions(resources),
+        ...checkBootPrerequisites(resources, views),
+        ...checkBootPermissions(resources, views),
     ];
 }
