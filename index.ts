@@ -1,12 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import { loadConfig } from "./config/loadConfig";
+import { AppLoadBalancer } from "./components/appLoadBalancer";
 import { AuditTrail } from "./components/auditTrail";
 import { GrafanaProvisioning } from "./components/grafanaProvisioning";
 import { LogsEncryptionKey } from "./components/logsEncryptionKey";
 import { MonitoringHost } from "./components/monitoringHost";
 import { Network } from "./components/network";
-import { ObservedAppHost } from "./components/observedAppHost";
+import { APP_PORT, ObservedAppHost } from "./components/observedAppHost";
 import { SecretsVault } from "./components/secretsVault";
 import { ThreatDetection } from "./components/threatDetection";
 import { DEFAULT_SLO_TARGETS } from "./prometheus";
@@ -67,13 +68,35 @@ const monitoring = new MonitoringHost("monitoring", {
     bootPrerequisites: [vault.grafanaAdminSecretVersion],
 });
 
+// 4. The front door: the only way in from the internet, to the app hosts only.
+const frontDoor = new AppLoadBalancer("front-door", {
+    vpcId: network.vpcId,
+    publicSubnetIds: network.publicSubnetIds,
+    appPort: APP_PORT,
+    healthPath: "/health",
+    internalPaths: ["/metrics", "/fault"],
+    // Longer than the app's own drain (docs/hosts.md "Shutdown sequence").
+    deregistrationDelaySeconds: 30,
+    ...settings.frontDoor,
+    latencyThresholdSeconds: settings.alerts.latencyP95Seconds,
+    alertTopicArn: threat.alertTopicArn,
+    platformLogRetentionDays: settings.hosts.platformLogRetentionDays,
+    logsKmsKeyArn,
+});
+
 const appHost = new ObservedAppHost("app", {
     appName: "devsecops-app",
     appDirectory: path.join(__dirname, "app"),
     vpcId: network.vpcId,
-    subnetId: network.privateSubnetIds[0],
+    subnetIds: network.privateSubnetIds,
     instanceType: settings.hosts.appInstanceType,
+    minHosts: settings.hosts.appMinHosts,
+    maxHosts: settings.hosts.appMaxHosts,
+    targetCpuPercent: settings.hosts.appTargetCpuPercent,
     monitoringSecurityGroupId: monitoring.securityGroupId,
+    loadBalancerSecurityGroupId: frontDoor.securityGroupId,
+    targetGroupArn: frontDoor.targetGroupArn,
+    rollbackAlarmNames: [frontDoor.unhealthyHostsAlarmName],
     secretArns: appSecretArnsByName,
     secretsReadPolicyJson: vault.appReadPolicyJson,
     alertTopicArn: threat.alertTopicArn,
@@ -88,12 +111,12 @@ const appHost = new ObservedAppHost("app", {
     bootPrerequisites: vault.appSecretVersions,
 });
 
-// 4. Grafana's datasource and dashboard, unless the deployer cannot reach the host (grafana:provision false).
+// 5. Grafana's datasource and dashboard, unless the deployer cannot reach the host (grafana:provision false).
 const grafana = settings.hosts.grafanaProvision
     ? new GrafanaProvisioning("grafana", { grafanaUrl: monitoring.grafanaUrl, adminPassword: vault.grafanaAdminPassword })
     : undefined;
 
-// 5. Stack outputs: identifiers, ARNs and URLs only, never secret values.
+// 6. Stack outputs: identifiers, ARNs and URLs only, never secret values.
 export const vpcId = network.vpcId;
 export const publicSubnetIds = network.publicSubnetIds;
 export const privateSubnetIds = network.privateSubnetIds;
@@ -106,12 +129,19 @@ export const alertTopicArn = threat.alertTopicArn;
 export const appSecretArns = appSecretArnsByName;
 export const grafanaAdminSecretArn = vault.grafanaAdminSecretArn;
 export const region = monitoring.region;
-export const appUrl = appHost.appUrl;
-export const appInstanceId = appHost.instanceId;
+/** The URL a client uses: https://<domainName> with a certificate, else http://<load balancer DNS name>. */
+export const appUrl = frontDoor.url;
+export const appTls = frontDoor.tls ? "https" : "plain HTTP: set domainName + hostedZoneId or certificateArn for HTTPS";
+export const loadBalancerArn = frontDoor.loadBalancerArn;
+export const loadBalancerDnsName = frontDoor.dnsName;
+export const targetGroupArn = frontDoor.targetGroupArn;
+export const webAclArn = frontDoor.webAclArn;
+export const accessLogBucketName = frontDoor.accessLogBucketName;
+export const autoScalingGroupName = appHost.autoScalingGroupName;
 export const ecrRepositoryUrl = appHost.repositoryUrl;
 export const imageDigest = appHost.imageDigest;
 export const appLogGroupName = appHost.appLogGroupName;
-export const platformLogGroupNames = [appHost.platformLogGroupName, ...monitoring.logGroupNames];
+export const platformLogGroupNames = [appHost.platformLogGroupName, ...monitoring.logGroupNames, ...(frontDoor.wafLogGroupName ? [frontDoor.wafLogGroupName] : [])];
 export const monitoringInstanceId = monitoring.instanceId;
 export const prometheusUrl = monitoring.prometheusUrl;
 export const alertmanagerUrl = monitoring.alertmanagerUrl;
@@ -122,11 +152,10 @@ export const appSecurityGroupId = appHost.securityGroupId;
 export const monitoringSecurityGroupId = monitoring.securityGroupId;
 // What `npm run verify` compares each log group's retention with.
 export const logRetentionDays = pulumi
-    .all([appHost.appLogGroupName, appHost.platformLogGroupName, pulumi.all(monitoring.logGroupNames), network.flowLogGroupName, audit.logGroupName])
-    .apply(([app, platform, monitoringGroups, flow, trail]) => ({
+    .all([appHost.appLogGroupName, pulumi.all(platformLogGroupNames), network.flowLogGroupName, audit.logGroupName])
+    .apply(([app, platformGroups, flow, trail]) => ({
         [app]: settings.hosts.appLogRetentionDays,
-        [platform]: settings.hosts.platformLogRetentionDays,
-        ...Object.fromEntries(monitoringGroups.map((g) => [g, settings.hosts.platformLogRetentionDays])),
+        ...Object.fromEntries(platformGroups.map((g) => [g, settings.hosts.platformLogRetentionDays])),
         [flow]: settings.network.flowLogRetentionDays,
         ...(trail ? { [trail]: settings.audit.cloudWatchRetentionDays } : {}),
     }));

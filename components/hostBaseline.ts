@@ -15,10 +15,32 @@ export const AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023
  */
 export function hardenedInstanceArgs(parent: pulumi.Resource): Pick<aws.ec2.InstanceArgs, "ami" | "monitoring" | "metadataOptions" | "rootBlockDevice"> {
     return {
-        ami: aws.ssm.getParameterOutput({ name: AL2023_AMI_PARAMETER }, { parent }).value,
+        ami: currentAmi(parent),
         monitoring: true,
-        metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
-        rootBlockDevice: { volumeType: "gp3", volumeSize: 16, encrypted: true, deleteOnTermination: true },
+        metadataOptions: IMDS_V2_ONLY,
+        rootBlockDevice: { volumeType: "gp3", volumeSize: ROOT_VOLUME_GIB, encrypted: true, deleteOnTermination: true },
+    };
+}
+
+const IMDS_V2_ONLY = { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 };
+const ROOT_VOLUME_GIB = 16;
+
+/**
+ * The AMI id itself, read from the parameter at deploy time: a launch template that names the
+ * parameter (resolve:ssm:) cannot be rolled back by an instance refresh (EC2 Auto Scaling User
+ * Guide, "Undo changes with a manual or auto rollback", considerations).
+ */
+function currentAmi(parent: pulumi.Resource): pulumi.Output<string> {
+    return aws.ssm.getParameterOutput({ name: AL2023_AMI_PARAMETER }, { parent }).value;
+}
+
+/** The same baseline for a launch template: AL2023's root device is /dev/xvda. */
+export function hardenedLaunchTemplateArgs(parent: pulumi.Resource): Pick<aws.ec2.LaunchTemplateArgs, "imageId" | "monitoring" | "metadataOptions" | "blockDeviceMappings"> {
+    return {
+        imageId: currentAmi(parent),
+        monitoring: { enabled: true },
+        metadataOptions: IMDS_V2_ONLY,
+        blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeType: "gp3", volumeSize: ROOT_VOLUME_GIB, encrypted: "true", deleteOnTermination: "true" } }],
     };
 }
 
@@ -42,18 +64,19 @@ export function instanceRole(name: string, tags: Record<string, string>, parent:
 /**
  * Alarm when a host's boot service gave up (BootFailed from the failure unit, see
  * cloudInit/cloudConfig.ts bootService): a host that could not start its containers is
- * otherwise silent. No data is the healthy case.
+ * otherwise silent. Keyed by the boot unit, not the instance, so it survives replacements and
+ * covers every member of a group. No data is the healthy case.
  */
 export function bootFailureAlarm(
     name: string,
-    args: { instanceId: pulumi.Input<string>; hostName: string; alertTopicArn: pulumi.Input<string>; tags: Record<string, string> },
+    args: { bootServiceName: string; hostName: string; alertTopicArn: pulumi.Input<string>; tags: Record<string, string> },
     parent: pulumi.Resource,
 ): aws.cloudwatch.MetricAlarm {
     return new aws.cloudwatch.MetricAlarm(`${name}-boot-failed`, {
-        alarmDescription: `${args.hostName} could not start its containers at boot (journalctl -u devsecops-*.service on the host)`,
+        alarmDescription: `A ${args.hostName} host could not start its containers at boot (journalctl -u ${args.bootServiceName}.service on the host)`,
         namespace: BOOT_FAILURE_METRIC.namespace,
         metricName: BOOT_FAILURE_METRIC.metricName,
-        dimensions: { InstanceId: args.instanceId },
+        dimensions: { [BOOT_FAILURE_METRIC.dimension]: args.bootServiceName },
         statistic: "Sum",
         period: 300,
         evaluationPeriods: 1,

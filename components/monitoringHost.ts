@@ -9,7 +9,7 @@ import {
     renderRecordingRules,
 } from "../prometheus";
 import { monitoringHostPolicy } from "./iam/hostPolicies";
-import { renderConfigShippingScript, renderMonitoringHostUserData } from "./cloudInit/monitoringHostUserData";
+import { MONITORING_BOOT_SERVICE, renderConfigShippingScript, renderMonitoringHostUserData } from "./cloudInit/monitoringHostUserData";
 import { bootFailureAlarm, hardenedInstanceArgs, instanceRole } from "./hostBaseline";
 import { stackPrefix, standardTags } from "./tags";
 
@@ -182,7 +182,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
             // Waits for its role's policies and the secret version: the first boot reads both (IAM is eventually consistent).
         }, { parent: this, dependsOn: [hostPolicy, secretPolicy, ...(args.bootPrerequisites ?? [])] });
 
-        bootFailureAlarm(name, { instanceId: instance.id, hostName: `${prefix}-monitoring`, alertTopicArn: args.alertTopicArn, tags: tags() }, this);
+        bootFailureAlarm(name, { bootServiceName: MONITORING_BOOT_SERVICE, hostName: `${prefix}-monitoring`, alertTopicArn: args.alertTopicArn, tags: tags() }, this);
 
         new aws.ec2.VolumeAttachment(`${name}-data`, {
             deviceName: "/dev/sdf",

@@ -9,7 +9,7 @@ export interface NetworkArgs {
     /** One per availability zone, in order; two zones. */
     publicSubnetCidrs: string[];
     privateSubnetCidrs: string[];
-    /** `nat`: one NAT gateway; `endpoints`: no internet egress, AWS services through VPC endpoints. */
+    /** `nat`: one NAT gateway; `nat-per-az`: one per zone; `endpoints`: no internet egress, AWS services through VPC endpoints. */
     privateEgress: PrivateEgress;
     flowLogRetentionDays: number;
     /** Customer-managed key for the flow-log group (LogsEncryptionKey); CloudWatch's own keys when unset. */
@@ -94,21 +94,29 @@ export class Network extends pulumi.ComponentResource {
             return subnet;
         });
 
-        const privateRoutes: aws.types.input.ec2.RouteTableRoute[] = [];
-        if (args.privateEgress === "nat") {
-            const eip = new aws.ec2.Eip(`${name}-nat-eip`, { domain: "vpc", tags: tags({ Name: `${name}-nat` }) }, parent);
-            const nat = new aws.ec2.NatGateway(`${name}-nat`, {
-                subnetId: publicSubnets[0].id,
+        // nat: one gateway in the first zone for both; nat-per-az: one per zone, each zone routed through
+        // its own (a zone's outage then cuts only that zone's egress); endpoints: none.
+        const natCount = args.privateEgress === "nat-per-az" ? publicSubnets.length : args.privateEgress === "nat" ? 1 : 0;
+        const natGateways = publicSubnets.slice(0, natCount).map((subnet, i) => {
+            const suffix = args.privateEgress === "nat-per-az" ? `-${i}` : "";
+            const eip = new aws.ec2.Eip(`${name}-nat-eip${suffix}`, { domain: "vpc", tags: tags({ Name: `${name}-nat${suffix}` }) }, parent);
+            return new aws.ec2.NatGateway(`${name}-nat${suffix}`, {
+                subnetId: subnet.id,
                 allocationId: eip.id,
-                tags: tags({ Name: `${name}-nat` }),
+                tags: tags({ Name: `${name}-nat${suffix}` }),
             }, { parent: this, dependsOn: [igw] });
-            privateRoutes.push({ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id });
-        }
-        const privateRouteTable = new aws.ec2.RouteTable(`${name}-private-rt`, {
-            vpcId: vpc.id,
-            routes: privateRoutes,
-            tags: tags({ Name: `${name}-private` }),
-        }, parent);
+        });
+        const privateRouteTables = args.privateSubnetCidrs.map((_, i) => {
+            // One table per zone only when each zone has its own gateway; otherwise one shared table.
+            if (natCount <= 1 && i > 0) return undefined;
+            const suffix = natCount > 1 ? `-${i}` : "";
+            const nat = natGateways[natCount > 1 ? i : 0];
+            return new aws.ec2.RouteTable(`${name}-private-rt${suffix}`, {
+                vpcId: vpc.id,
+                routes: nat ? [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }] : [],
+                tags: tags({ Name: `${name}-private${suffix}` }),
+            }, parent);
+        }).filter((t): t is aws.ec2.RouteTable => t !== undefined);
 
         const privateSubnets = args.privateSubnetCidrs.map((cidr, i) => {
             const subnet = new aws.ec2.Subnet(`${name}-private-${i}`, {
@@ -118,7 +126,8 @@ export class Network extends pulumi.ComponentResource {
                 mapPublicIpOnLaunch: false,
                 tags: tags({ Name: `${name}-private-${i}`, Tier: "private" }),
             }, parent);
-            new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: subnet.id, routeTableId: privateRouteTable.id }, parent);
+            const table = privateRouteTables[Math.min(i, privateRouteTables.length - 1)];
+            new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: subnet.id, routeTableId: table.id }, parent);
             return subnet;
         });
 
@@ -127,7 +136,7 @@ export class Network extends pulumi.ComponentResource {
             vpcId: vpc.id,
             serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`,
             vpcEndpointType: "Gateway",
-            routeTableIds: [privateRouteTable.id, publicRouteTable.id],
+            routeTableIds: [...privateRouteTables.map((t) => t.id), publicRouteTable.id],
             tags: tags({ Name: `${name}-s3` }),
         }, parent);
 

@@ -6,8 +6,8 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { appHostPolicy } from "./iam/hostPolicies";
-import { renderAppHostUserData, secretEnvName } from "./cloudInit/appHostUserData";
-import { bootFailureAlarm, hardenedInstanceArgs, instanceRole } from "./hostBaseline";
+import { APP_BOOT_SERVICE, renderAppHostUserData, secretEnvName } from "./cloudInit/appHostUserData";
+import { bootFailureAlarm, hardenedLaunchTemplateArgs, instanceRole } from "./hostBaseline";
 import { DISCOVERY_TAG_KEY } from "./monitoringHost";
 import { stackPrefix, standardTags } from "./tags";
 
@@ -17,11 +17,19 @@ export interface ObservedAppHostArgs {
     /** The image's build context (app/). */
     appDirectory: string;
     vpcId: pulumi.Input<string>;
-    /** Private: nothing reaches it from the internet. */
-    subnetId: pulumi.Input<string>;
+    /** Both private subnets: the group spreads its hosts over the zones; nothing reaches them from the internet. */
+    subnetIds: pulumi.Input<string>[];
     instanceType: string;
-    /** Only this security group (the MonitoringHost's) may reach :3000 and :9100. */
+    /** The Auto Scaling group's bounds and the average CPU its target tracking holds. */
+    minHosts: number;
+    maxHosts: number;
+    targetCpuPercent: number;
+    /** The MonitoringHost's security group: the only one besides the load balancer's that reaches :3000, the only one that reaches :9100. */
     monitoringSecurityGroupId: pulumi.Input<string>;
+    /** The front door (AppLoadBalancer): its security group, its target group, and the alarm that stops a bad rollout. */
+    loadBalancerSecurityGroupId: pulumi.Input<string>;
+    targetGroupArn: pulumi.Input<string>;
+    rollbackAlarmNames: pulumi.Input<string>[];
     /** Secret short name → ARN, fetched at boot into the container's environment. */
     secretArns: Record<string, pulumi.Input<string>>;
     /** The vault's read policy for exactly these secrets. */
@@ -43,7 +51,7 @@ export interface ObservedAppHostArgs {
 
 /** Bad arguments fail before any resource exists, naming the setting, the value and what is allowed. */
 export function validateObservedAppHostArgs(
-    args: Pick<ObservedAppHostArgs, "appName" | "ecrKeepImages" | "scanMaxCritical" | "scanMaxHigh" | "cpuAlarmPercent" | "secretArns">,
+    args: Pick<ObservedAppHostArgs, "appName" | "ecrKeepImages" | "scanMaxCritical" | "scanMaxHigh" | "cpuAlarmPercent" | "secretArns" | "minHosts" | "maxHosts" | "targetCpuPercent">,
 ): void {
     const wholeAtLeast = (setting: string, value: number, min: number, allowed: string) => {
         if (!Number.isInteger(value) || value < min) throw new Error(`${setting} = ${JSON.stringify(value)}: ${allowed}`);
@@ -58,10 +66,23 @@ export function validateObservedAppHostArgs(
     if (typeof args.cpuAlarmPercent !== "number" || !(args.cpuAlarmPercent > 0 && args.cpuAlarmPercent <= 100)) {
         throw new Error(`cpuAlarmPercent = ${JSON.stringify(args.cpuAlarmPercent)}: a percentage above 0 and at most 100`);
     }
+    wholeAtLeast("minHosts", args.minHosts, 1, "a whole number of hosts, at least 1");
+    if (!Number.isInteger(args.maxHosts) || args.maxHosts <= args.minHosts) {
+        throw new Error(`maxHosts = ${JSON.stringify(args.maxHosts)}: a whole number above minHosts (${args.minHosts}), so a refresh can launch before it terminates`);
+    }
+    if (!(args.targetCpuPercent >= 10 && args.targetCpuPercent <= 90)) throw new Error(`targetCpuPercent = ${JSON.stringify(args.targetCpuPercent)}: a percentage from 10 to 90`);
     for (const name of Object.keys(args.secretArns)) {
         if (!/^[a-z0-9][a-z0-9-]*$/i.test(name)) throw new Error(`secretArns key ${JSON.stringify(name)}: letters, digits and '-' (it becomes the env var ${name.toUpperCase()})`);
     }
 }
+
+/** The app's port and node_exporter's on each host. */
+export const APP_PORT = 3000;
+export const NODE_EXPORTER_PORT = 9100;
+/** Seconds after launch before a failed ELB health check counts: first boot upgrades packages and pulls the image. */
+export const HEALTH_CHECK_GRACE_SECONDS = 600;
+/** Seconds a healthy new host warms up before the refresh moves on (and before its metrics count for scaling). */
+export const INSTANCE_WARMUP_SECONDS = 60;
 
 /**
  * Files that make up the image: at least what .dockerignore admits (plus the Dockerfile and
@@ -101,16 +122,17 @@ export function ecrLifecyclePolicy(keepImages: number): string {
 }
 
 /**
- * The app's ECR repository, its image (built, pushed by content tag, gated on the
- * scan), and the EC2 host that runs it privately with node_exporter, logs to
- * CloudWatch, and CPU/status alarms to the alerts topic.
+ * The app's ECR repository, its image (built, pushed by content tag, gated on the scan), and the
+ * hosts that run it: a launch template and an Auto Scaling group over both private subnets behind
+ * the front door's target group, with node_exporter, logs to CloudWatch, target-tracking on CPU,
+ * launch-before-terminate instance refreshes that roll back on the unhealthy-host alarm, and
+ * group-level alarms to the alerts topic.
  */
 export class ObservedAppHost extends pulumi.ComponentResource {
     readonly repositoryUrl: pulumi.Output<string>;
     readonly imageDigest: pulumi.Output<string>;
-    readonly instanceId: pulumi.Output<string>;
-    readonly privateIp: pulumi.Output<string>;
-    readonly appUrl: pulumi.Output<string>;
+    readonly autoScalingGroupName: pulumi.Output<string>;
+    readonly launchTemplateId: pulumi.Output<string>;
     readonly securityGroupId: pulumi.Output<string>;
     readonly appLogGroupName: pulumi.Output<string>;
     readonly platformLogGroupName: pulumi.Output<string>;
@@ -172,21 +194,36 @@ export class ObservedAppHost extends pulumi.ComponentResource {
 
         const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
             vpcId: args.vpcId,
-            description: "App host: app and node_exporter from the monitoring host only",
+            description: "App hosts: the app from the load balancer and the monitoring host, node_exporter from the monitoring host",
             egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "Outbound through NAT or endpoints" }],
             tags: tags({ Name: `${prefix}-${args.appName}` }),
         }, parent);
-        for (const { port, what } of [{ port: 3000, what: "app" }, { port: 9100, what: "node-exporter" }]) {
-            new aws.vpc.SecurityGroupIngressRule(`${name}-${what}-from-monitoring`, {
+        const ingress = [
+            { what: "app-from-lb", port: APP_PORT, from: args.loadBalancerSecurityGroupId, description: "app through the load balancer (requests and health checks)" },
+            { what: "app-from-monitoring", port: APP_PORT, from: args.monitoringSecurityGroupId, description: "app scraped by the monitoring host" },
+            { what: "node-exporter-from-monitoring", port: NODE_EXPORTER_PORT, from: args.monitoringSecurityGroupId, description: "node-exporter scraped by the monitoring host" },
+        ];
+        for (const rule of ingress) {
+            new aws.vpc.SecurityGroupIngressRule(`${name}-${rule.what}`, {
                 securityGroupId: sg.id,
-                referencedSecurityGroupId: args.monitoringSecurityGroupId,
+                referencedSecurityGroupId: rule.from,
                 ipProtocol: "tcp",
-                fromPort: port,
-                toPort: port,
-                description: `${what} scraped by the monitoring host`,
+                fromPort: rule.port,
+                toPort: rule.port,
+                description: rule.description,
                 tags: tags(),
             }, parent);
         }
+        // The load balancer's only way out: to the app hosts' port.
+        new aws.vpc.SecurityGroupEgressRule(`${name}-lb-to-app`, {
+            securityGroupId: args.loadBalancerSecurityGroupId,
+            referencedSecurityGroupId: sg.id,
+            ipProtocol: "tcp",
+            fromPort: APP_PORT,
+            toPort: APP_PORT,
+            description: "requests and health checks to the app hosts",
+            tags: tags(),
+        }, parent);
 
         const { role, profile } = instanceRole(name, tags(), this);
         const pullPolicy = new aws.iam.RolePolicy(`${name}-pull-and-log`, {
@@ -200,32 +237,74 @@ export class ObservedAppHost extends pulumi.ComponentResource {
         const secretEnv = pulumi.all(
             Object.fromEntries(Object.entries(args.secretArns).map(([shortName, arn]) => [secretEnvName(shortName), arn])),
         );
-        const instance = new aws.ec2.Instance(`${name}-instance`, {
-            ...hardenedInstanceArgs(this),
+        const hostName = `${prefix}-${args.appName}`;
+        const hostTags = { Name: hostName, Role: "app", [DISCOVERY_TAG_KEY]: prefix };
+        const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-hosts`, {
+            ...hardenedLaunchTemplateArgs(this),
             instanceType: args.instanceType,
-            subnetId: args.subnetId,
-            associatePublicIpAddress: false,
-            vpcSecurityGroupIds: [sg.id],
-            iamInstanceProfile: profile.name,
+            iamInstanceProfile: { arn: profile.arn },
+            // No public address; subnets come from the group (private ones).
+            networkInterfaces: [{ deviceIndex: 0, associatePublicIpAddress: "false", deleteOnTermination: "true", securityGroups: [sg.id] }],
             userData: pulumi
                 .all([region, image.repoDigest, secretEnv, appLogs.name, platformLogs.name])
                 .apply(([r, digest, secretArns, appLogGroup, platformLogGroup]) =>
-                    renderAppHostUserData({ region: r, imageRef: digest, appVersion: tag, secretArns, appLogGroup, platformLogGroup, faultInjection: args.faultInjection }),
+                    Buffer.from(renderAppHostUserData({ region: r, imageRef: digest, appVersion: tag, secretArns, appLogGroup, platformLogGroup, faultInjection: args.faultInjection })).toString("base64"),
                 ),
-            // A new image digest means a new host: immutable infrastructure, no drift.
-            userDataReplaceOnChange: true,
-            tags: tags({ Name: `${prefix}-${args.appName}`, Role: "app", [DISCOVERY_TAG_KEY]: prefix }),
-            // No ignoreChanges on ami: replacements would reuse the first AMI (pulumi/pulumi#2657); each new
-            // image or AL2023 release replaces the host. The first boot reads the role's grants and the secrets,
-            // so the instance waits for them (IAM is eventually consistent) as well as for the scan gate.
+            tagSpecifications: [{ resourceType: "volume", tags: tags(hostTags) }],
+            // Each new digest or AMI is a new numbered version; the group names it (never $Latest) so a refresh can roll back.
+            updateDefaultVersion: true,
+            tags: tags(),
+            // A version with a new image exists only after the scan gate passed it; its first boot reads the
+            // role's grants and the secrets (IAM is eventually consistent), so they come first too.
         }, { parent: this, dependsOn: [scanGate, pullPolicy, secretsPolicy, ...(args.bootPrerequisites ?? [])] });
 
+        const group = new aws.autoscaling.Group(`${name}-hosts`, {
+            vpcZoneIdentifiers: args.subnetIds,
+            minSize: args.minHosts,
+            maxSize: args.maxHosts,
+            // No desiredCapacity: target tracking owns it, and an update must not reset it to the minimum.
+            launchTemplate: { id: launchTemplate.id, version: pulumi.interpolate`${launchTemplate.latestVersion}` },
+            targetGroupArns: [args.targetGroupArn],
+            healthCheckType: "ELB",
+            // First boot upgrades packages and pulls the image before /health answers.
+            healthCheckGracePeriod: HEALTH_CHECK_GRACE_SECONDS,
+            defaultInstanceWarmup: INSTANCE_WARMUP_SECONDS,
+            // `pulumi up` returns once the minimum is healthy behind the load balancer.
+            minElbCapacity: args.minHosts,
+            waitForCapacityTimeout: "20m",
+            enabledMetrics: ["GroupInServiceInstances", "GroupDesiredCapacity", "GroupPendingInstances", "GroupTerminatingInstances"],
+            instanceRefresh: {
+                // Launch before terminate: never fewer healthy hosts than desired, at most twice as many
+                // (EC2 Auto Scaling User Guide, "Instance refresh": MinHealthyPercentage 100 with MaxHealthyPercentage 200).
+                strategy: "Rolling",
+                preferences: {
+                    minHealthyPercentage: 100,
+                    maxHealthyPercentage: 200,
+                    instanceWarmup: String(INSTANCE_WARMUP_SECONDS),
+                    autoRollback: true,
+                    alarmSpecification: { alarms: args.rollbackAlarmNames },
+                    skipMatching: true,
+                },
+            },
+            tags: Object.entries({ ...tags(), ...hostTags }).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
+        }, parent);
+
+        new aws.autoscaling.Policy(`${name}-cpu-target`, {
+            autoscalingGroupName: group.name,
+            policyType: "TargetTrackingScaling",
+            targetTrackingConfiguration: {
+                predefinedMetricSpecification: { predefinedMetricType: "ASGAverageCPUUtilization" },
+                targetValue: args.targetCpuPercent,
+            },
+        }, parent);
+
+        // Group-level alarms: per-instance ones would not survive the first replacement.
         const alarmActions = [args.alertTopicArn];
         new aws.cloudwatch.MetricAlarm(`${name}-cpu`, {
-            alarmDescription: `CPU above ${args.cpuAlarmPercent}% for 10 minutes on ${prefix}-${args.appName}`,
+            alarmDescription: `Average CPU above ${args.cpuAlarmPercent}% for 10 minutes across ${hostName} (scaling out did not keep up, or the group is at appMaxHosts)`,
             namespace: "AWS/EC2",
             metricName: "CPUUtilization",
-            dimensions: { InstanceId: instance.id },
+            dimensions: { AutoScalingGroupName: group.name },
             statistic: "Average",
             period: 60,
             evaluationPeriods: 10,
@@ -235,12 +314,11 @@ export class ObservedAppHost extends pulumi.ComponentResource {
             okActions: alarmActions,
             tags: tags(),
         }, parent);
-        bootFailureAlarm(name, { instanceId: instance.id, hostName: `${prefix}-${args.appName}`, alertTopicArn: args.alertTopicArn, tags: tags() }, this);
         new aws.cloudwatch.MetricAlarm(`${name}-status`, {
-            alarmDescription: `Status check failed on ${prefix}-${args.appName}`,
+            alarmDescription: `Status check failed on a ${hostName} host (the group replaces it once the load balancer finds it unhealthy)`,
             namespace: "AWS/EC2",
             metricName: "StatusCheckFailed",
-            dimensions: { InstanceId: instance.id },
+            dimensions: { AutoScalingGroupName: group.name },
             statistic: "Maximum",
             period: 60,
             evaluationPeriods: 2,
@@ -250,20 +328,19 @@ export class ObservedAppHost extends pulumi.ComponentResource {
             okActions: alarmActions,
             tags: tags(),
         }, parent);
+        bootFailureAlarm(name, { bootServiceName: APP_BOOT_SERVICE, hostName, alertTopicArn: args.alertTopicArn, tags: tags() }, this);
 
         this.repositoryUrl = repository.repositoryUrl;
         this.imageDigest = image.repoDigest;
-        this.instanceId = instance.id;
-        this.privateIp = instance.privateIp;
-        this.appUrl = pulumi.interpolate`http://${instance.privateIp}:3000`;
+        this.autoScalingGroupName = group.name;
+        this.launchTemplateId = launchTemplate.id;
         this.securityGroupId = sg.id;
         this.appLogGroupName = appLogs.name;
         this.platformLogGroupName = platformLogs.name;
         this.registerOutputs({
             repositoryUrl: this.repositoryUrl,
             imageDigest: this.imageDigest,
-            instanceId: this.instanceId,
-            appUrl: this.appUrl,
+            autoScalingGroupName: this.autoScalingGroupName,
         });
     }
 }

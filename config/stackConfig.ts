@@ -12,7 +12,7 @@ export const CLOUDWATCH_RETENTION_DAYS = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-export const PRIVATE_EGRESS_MODES = ["nat", "endpoints"] as const;
+export const PRIVATE_EGRESS_MODES = ["nat", "nat-per-az", "endpoints"] as const;
 export type PrivateEgress = (typeof PRIVATE_EGRESS_MODES)[number];
 
 export const AUDIT_ENCRYPTION_MODES = ["kms", "aes256"] as const;
@@ -76,6 +76,26 @@ export interface HostSettings {
     grafanaProvision: boolean;
     /** Start the app with FAULT_INJECTION=true so `npm run verify -- --drill` can run the alert drill. */
     appFaultInjection: boolean;
+    /** The app's Auto Scaling group: at least, at most, and the average CPU it tracks. */
+    appMinHosts: number;
+    appMaxHosts: number;
+    appTargetCpuPercent: number;
+    /** Daily snapshots of the Prometheus volume kept by Data Lifecycle Manager. */
+    prometheusSnapshotsKept: number;
+}
+
+/** How clients reach the app: the ALB, its certificate, WAF and access logs. */
+export interface FrontDoorSettings {
+    /** The app's host name; with hostedZoneId, an ACM certificate validated by DNS and an alias record. */
+    domainName?: string;
+    hostedZoneId?: string;
+    /** A certificate the user already has (ACM, same region); wins over issuing one for domainName. */
+    certificateArn?: string;
+    deletionProtection: boolean;
+    enableWaf: boolean;
+    /** Requests per client IP in any 5-minute window before WAF blocks it. */
+    wafRateLimitPerIp: number;
+    accessLogExpirationDays: number;
 }
 
 export interface AlertSettings {
@@ -97,6 +117,7 @@ export interface StackSettings {
     threat: ThreatSettings;
     secrets: SecretsSettings;
     hosts: HostSettings;
+    frontDoor: FrontDoorSettings;
     alerts: AlertSettings;
 }
 
@@ -141,6 +162,17 @@ export const SETTING_DEFAULTS = {
     scanMaxHigh: -1,
     ampWorkspaceArn: undefined,
     appFaultInjection: false,
+    appMinHosts: 2,
+    appMaxHosts: 4,
+    appTargetCpuPercent: 60,
+    prometheusSnapshotsKept: 7,
+    domainName: undefined,
+    hostedZoneId: undefined,
+    certificateArn: undefined,
+    loadBalancerDeletionProtection: false,
+    enableWaf: true,
+    wafRateLimitPerIp: 2000,
+    albAccessLogExpirationDays: 90,
     alertErrorRatio: 0.05,
     alertLatencyP95Seconds: 0.5,
     alertCpuPercent: 80,
@@ -211,6 +243,10 @@ const XEN_FAMILIES = /^(t1|t2|m1|m2|m3|m4|c1|c3|c4|r3|r4|i2|d2|g2|g3|p2|p3|x1|x1
 const LAMBDA_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$/;
 const AMP_WORKSPACE_ARN = /^arn:aws[a-z-]*:aps:[a-z0-9-]+:\d{12}:workspace\/ws-[A-Za-z0-9-]+$/;
 const DETECTOR_ID = /^[a-f0-9]{32}$/;
+/** A DNS name of at least two labels (RFC 1035 letters, digits, hyphens), lower case, no trailing dot. */
+const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const HOSTED_ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
+const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
 
 /**
  * Reads one setting with its default, checks it and records any problem.
@@ -468,6 +504,36 @@ function validateHosts(r: SettingsReader, grafanaProvision: unknown): HostSettin
         ampWorkspaceArn: r.optionalString("ampWorkspaceArn", "an Amazon Managed Service for Prometheus workspace ARN (arn:aws:aps:<region>:<account>:workspace/ws-…)", (s) => AMP_WORKSPACE_ARN.test(s)),
         grafanaProvision: provision,
         appFaultInjection: r.boolean("appFaultInjection"),
+        ...validateFleet(r),
+        prometheusSnapshotsKept: r.number("prometheusSnapshotsKept", 1, 1000, { integer: true }),
+    };
+}
+
+function validateFleet(r: SettingsReader): Pick<HostSettings, "appMinHosts" | "appMaxHosts" | "appTargetCpuPercent"> {
+    const appMinHosts = r.number("appMinHosts", 1, 100, { integer: true });
+    const appMaxHosts = r.number("appMaxHosts", 1, 100, { integer: true });
+    // A rolling refresh launches before it terminates: it needs room above the minimum.
+    if (appMaxHosts <= appMinHosts) r.problem("appMaxHosts", appMaxHosts, `more hosts than appMinHosts (${appMinHosts}): an instance refresh launches new hosts before it terminates old ones`);
+    return { appMinHosts, appMaxHosts, appTargetCpuPercent: r.number("appTargetCpuPercent", 10, 90) };
+}
+
+function validateFrontDoor(r: SettingsReader): FrontDoorSettings {
+    const domainName = r.optionalString("domainName", "a DNS name such as app.example.com (lower case, no trailing dot)", (s) => DOMAIN_NAME.test(s));
+    const hostedZoneId = r.optionalString("hostedZoneId", "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ", (s) => HOSTED_ZONE_ID.test(s));
+    const certificateArn = r.optionalString("certificateArn", "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>) in the stack's region", (s) => ACM_CERTIFICATE_ARN.test(s));
+    if (domainName !== undefined && hostedZoneId === undefined) {
+        r.problem("hostedZoneId", r.rawValue("hostedZoneId"), `the Route 53 zone that serves domainName ${domainName}: the certificate is validated and the alias record written there`);
+    }
+    if (hostedZoneId !== undefined && domainName === undefined) r.problem("domainName", r.rawValue("domainName"), "a DNS name in hostedZoneId's zone (hostedZoneId alone names no record)");
+    return {
+        domainName,
+        hostedZoneId,
+        certificateArn,
+        deletionProtection: r.boolean("loadBalancerDeletionProtection"),
+        enableWaf: r.boolean("enableWaf"),
+        // WAF's rate-based rules: a limit from 10 to 2,000,000,000 requests per evaluation window.
+        wafRateLimitPerIp: r.number("wafRateLimitPerIp", 10, 2_000_000_000, { integer: true }),
+        accessLogExpirationDays: r.number("albAccessLogExpirationDays", 1, 3650, { integer: true }),
     };
 }
 
@@ -520,6 +586,7 @@ export function validateStackSettings(raw: RawSettings, foreign: ForeignSettings
         threat: validateThreat(r),
         secrets: validateSecrets(r, foreign.appSecrets),
         hosts: validateHosts(r, foreign.grafanaProvision),
+        frontDoor: validateFrontDoor(r),
         alerts: validateAlerts(r),
     };
     if (r.problems.length > 0) throw new ConfigValidationError(r.problems);

@@ -149,6 +149,27 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
             state.publicIp = "198.51.100.10";
             state.publicDns = `ec2-198-51-100-10.${region}.compute.amazonaws.com`;
             break;
+        case "aws:acm/certificate:Certificate":
+            state.domainValidationOptions = [inputs.domainName, ...(inputs.subjectAlternativeNames ?? [])].map((d: string) => ({
+                domainName: d,
+                resourceRecordName: `_mock.${d}.`,
+                resourceRecordType: "CNAME",
+                resourceRecordValue: `_mock.acm-validations.aws.`,
+            }));
+            break;
+        case "aws:lb/loadBalancer:LoadBalancer":
+            state.arn = `arn:aws:elasticloadbalancing:${region}:${MOCK_ACCOUNT_ID}:loadbalancer/app/${name}/0123456789abcdef`;
+            state.arnSuffix = `app/${name}/0123456789abcdef`;
+            state.dnsName = `${name}-123456789.${region}.elb.amazonaws.com`;
+            state.zoneId = "Z32O12XQLNTSW2";
+            break;
+        case "aws:lb/targetGroup:TargetGroup":
+            state.arn = `arn:aws:elasticloadbalancing:${region}:${MOCK_ACCOUNT_ID}:targetgroup/${name}/0123456789abcdef`;
+            state.arnSuffix = `targetgroup/${name}/0123456789abcdef`;
+            break;
+        case "aws:ec2/launchTemplate:LaunchTemplate":
+            state.latestVersion = 1;
+            break;
         case "aws:ecr/repository:Repository":
             state.registryId = MOCK_ACCOUNT_ID;
             state.repositoryUrl = `${MOCK_ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${inputs.name ?? name}`;

@@ -7,6 +7,9 @@ import { HOST_IMAGES } from "./hostImages";
  * groups); secret values are read at boot by the instance role and never appear here.
  */
 
+/** The app host's boot unit (cloudConfig.ts bootService); its BootFailed alarm is keyed by it. */
+export const APP_BOOT_SERVICE = "devsecops-app";
+
 /** The app container's numeric non-root user (the image's USER). */
 export const APP_CONTAINER_USER = "65532:65532";
 
@@ -101,7 +104,7 @@ export function renderAppHostUserData(input: AppHostUserDataInput): string {
         // Boot patched: the AMI is current at launch, packages are brought current at first boot.
         package_upgrade: true,
         packages: ["docker"],
-        ...bootService({ name: "devsecops-app", description: "Start the app container and node_exporter", script: renderAppHostScript(input), region: input.region }),
+        ...bootService({ name: APP_BOOT_SERVICE, description: "Start the app container and node_exporter", script: renderAppHostScript(input), region: input.region }),
     });
 }
 

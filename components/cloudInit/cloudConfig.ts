@@ -18,7 +18,7 @@ export function cloudConfig(doc: Record<string, unknown>): string {
 }
 
 /** CloudWatch namespace and metric a host publishes when its boot service gave up. */
-export const BOOT_FAILURE_METRIC = { namespace: "DevSecOps/Hosts", metricName: "BootFailed" } as const;
+export const BOOT_FAILURE_METRIC = { namespace: "DevSecOps/Hosts", metricName: "BootFailed", dimension: "Host" } as const;
 
 export interface BootServiceInput {
     /** systemd unit name without `.service`, e.g. devsecops-app. */
@@ -70,11 +70,10 @@ ExecStart=/bin/bash ${failedPath}
     const failedScript = `#!/bin/bash
 # Runs when ${unit} gave up: an error line in the journal (and the host's log group) and a metric the alarm watches.
 set -uo pipefail
-echo "${unit} failed after its retries: see journalctl -u ${unit}" | systemd-cat -t ${input.name} -p err
-token="$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)"
-instance_id="$(curl -fsS -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id)"
+echo "${unit} failed after its retries on $(cat /var/lib/cloud/data/instance-id 2>/dev/null || hostname): see journalctl -u ${unit}" | systemd-cat -t ${input.name} -p err
+# Dimension Host=<unit>, not the instance id: the alarm must outlive every replacement of the host.
 aws cloudwatch put-metric-data --region ${shellQuote(input.region, "region")} --namespace ${BOOT_FAILURE_METRIC.namespace} \\
-    --metric-name ${BOOT_FAILURE_METRIC.metricName} --dimensions "InstanceId=$instance_id" --value 1
+    --metric-name ${BOOT_FAILURE_METRIC.metricName} --dimensions ${shellQuote(`${BOOT_FAILURE_METRIC.dimension}=${input.name}`, "unit name")} --value 1
 `;
     return {
         write_files: [

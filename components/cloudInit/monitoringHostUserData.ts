@@ -6,6 +6,9 @@ import { HOST_IMAGES } from "./hostImages";
  * document runs, as pure functions: tests run `cloud-init schema` and `shellcheck` on them.
  */
 
+/** The monitoring host's boot unit (cloudConfig.ts bootService); its BootFailed alarm is keyed by it. */
+export const MONITORING_BOOT_SERVICE = "devsecops-monitoring";
+
 export interface MonitoringHostUserDataInput {
     region: string;
     /** The encrypted TSDB volume, found by its id (NVMe device names are not stable). */
@@ -104,7 +107,7 @@ export function renderMonitoringHostUserData(input: MonitoringHostUserDataInput)
         // Boot patched: the AMI is current at launch, packages are brought current at first boot.
         package_upgrade: true,
         packages: ["docker"],
-        ...bootService({ name: "devsecops-monitoring", description: "Mount the data volume and start Prometheus, Alertmanager and Grafana", script: renderMonitoringHostScript(input), region: input.region }),
+        ...bootService({ name: MONITORING_BOOT_SERVICE, description: "Mount the data volume and start Prometheus, Alertmanager and Grafana", script: renderMonitoringHostScript(input), region: input.region }),
     });
 }
 

@@ -49,7 +49,11 @@ export const requiredTags: DevSecOpsPolicy = {
     controls: {},
     validateResource: (args, report) => {
         if (!args.type.startsWith("aws:") || !(TAGGABLE_TYPES.includes(args.type) || "tags" in args.props)) return;
-        const missing = REQUIRED_TAGS.filter((t) => !args.props.tags?.[t]);
+        // Auto Scaling groups take tags as a list of { key, value, propagateAtLaunch }.
+        const tags: Record<string, unknown> = Array.isArray(args.props.tags)
+            ? Object.fromEntries(args.props.tags.map((t: { key?: string; value?: unknown }) => [t.key, t.value]))
+            : (args.props.tags ?? {});
+        const missing = REQUIRED_TAGS.filter((t) => !tags[t]);
         if (missing.length > 0) report(`missing tags: ${missing.join(", ")}`);
     },
 };

@@ -33,6 +33,28 @@ function expectProblem(raw: RawSettings, key: string, allowedFragment: string): 
 }
 
 describe("stack config validation", () => {
+    it("issue 12: the front door's settings: a domain needs its zone, ids and ARNs are checked, WAF's rate limit is in WAF's range", () => {
+        expectProblem({ domainName: "app.example.com" }, "hostedZoneId", "Route 53 zone that serves domainName app.example.com");
+        expectProblem({ hostedZoneId: "Z0EXAMPLE00000000000" }, "domainName", "a DNS name");
+        expectProblem({ domainName: "App.Example.com.", hostedZoneId: "Z1" }, "domainName", "lower case, no trailing dot");
+        expectProblem({ hostedZoneId: "zone-1", domainName: "app.example.com" }, "hostedZoneId", "Route 53 hosted zone id");
+        expectProblem({ certificateArn: "arn:aws:iam::123456789012:server-certificate/x" }, "certificateArn", "ACM certificate ARN");
+        expectProblem({ wafRateLimitPerIp: 5 }, "wafRateLimitPerIp", "at least 10");
+        expectProblem({ enableWaf: "yes" }, "enableWaf", "true or false");
+        const tls = validateStackSettings({ ...VALID, domainName: "app.example.com", hostedZoneId: "Z0EXAMPLE00000000000" }).frontDoor;
+        expect(tls).to.include({ domainName: "app.example.com", hostedZoneId: "Z0EXAMPLE00000000000", enableWaf: true, wafRateLimitPerIp: 2000, deletionProtection: false });
+        const byArn = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-0000-1111-2222-333344445555";
+        expect(validateStackSettings({ ...VALID, certificateArn: byArn }).frontDoor.certificateArn).to.equal(byArn);
+    });
+
+    it("issue 12: the fleet's size leaves room for a launch-before-terminate refresh, and its CPU target is bounded", () => {
+        expectProblem({ appMinHosts: 2, appMaxHosts: 2 }, "appMaxHosts", "more hosts than appMinHosts (2)");
+        expectProblem({ appMinHosts: 0 }, "appMinHosts", "at least 1");
+        expectProblem({ appTargetCpuPercent: 95 }, "appTargetCpuPercent", "at most 90");
+        expect(validateStackSettings(VALID).hosts).to.include({ appMinHosts: 2, appMaxHosts: 4, appTargetCpuPercent: 60, prometheusSnapshotsKept: 7 });
+        expect(validateStackSettings({ ...VALID, privateEgress: "nat-per-az" }).network.privateEgress).to.equal("nat-per-az");
+    });
+
     it("issue 11 item 16: rejects Xen instance types for the monitoring host (no NVMe serial to find its volume)", () => {
         expectProblem({ monitoringInstanceType: "t2.medium" }, "monitoringInstanceType", "Nitro family");
         expectProblem({ monitoringInstanceType: "m4.large" }, "monitoringInstanceType", "Nitro family");
@@ -146,7 +168,7 @@ describe("stack config validation", () => {
     });
 
     it("rejects unknown enum values, unknown keys and malformed ids", () => {
-        expectProblem({ privateEgress: "igw" }, "privateEgress", "one of nat, endpoints");
+        expectProblem({ privateEgress: "igw" }, "privateEgress", "one of nat, nat-per-az, endpoints");
         expectProblem({ auditEncryption: "none" }, "auditEncryption", "one of kms, aes256");
         expectProblem({ guardDutyDetectorId: "abc" }, "guardDutyDetectorId", "32 lowercase hex");
         expectProblem({ vpcCird: "10.0.0.0/16" }, "vpcCird", "check the spelling");

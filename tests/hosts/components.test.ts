@@ -32,7 +32,7 @@ const FOUNDATION = {
     grafanaSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:devsecops-stack/hosts-test/grafana-admin-password-GhIjKl`,
 };
 /** Resource types AWS cannot tag. */
-const UNTAGGABLE = new Set(["aws:iam/rolePolicy:RolePolicy", "aws:ecr/lifecyclePolicy:LifecyclePolicy", "aws:ec2/volumeAttachment:VolumeAttachment"]);
+const UNTAGGABLE = new Set(["aws:iam/rolePolicy:RolePolicy", "aws:ecr/lifecyclePolicy:LifecyclePolicy", "aws:ec2/volumeAttachment:VolumeAttachment", "aws:autoscaling/policy:Policy"]);
 
 interface Registered {
     type: string;
@@ -47,7 +47,7 @@ interface Registered {
 }
 
 function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
-    const state: Record<string, any> = { ...inputs, arn: `arn:aws:${type.split(":")[1]?.split("/")[0]}:${REGION}:${ACCOUNT}:${name}` };
+    const state: Record<string, any> = { name, ...inputs, arn: `arn:aws:${type.split(":")[1]?.split("/")[0]}:${REGION}:${ACCOUNT}:${name}` };
     switch (type) {
         case "aws:cloudwatch/logGroup:LogGroup":
             state.arn = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${inputs.name}`;
@@ -152,9 +152,15 @@ describe("host components composed with stand-in foundation outputs", function (
         appName: "devsecops-app",
         appDirectory: path.join(ROOT, "app"),
         vpcId: pulumi.output(FOUNDATION.vpcId),
-        subnetId: pulumi.output(FOUNDATION.privateSubnetId),
+        subnetIds: [pulumi.output(FOUNDATION.privateSubnetId), pulumi.output("subnet-private-b")],
         instanceType: "t3.small",
+        minHosts: 2,
+        maxHosts: 4,
+        targetCpuPercent: 60,
         monitoringSecurityGroupId,
+        loadBalancerSecurityGroupId: pulumi.output("lb-sg-id"),
+        targetGroupArn: pulumi.output(`arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/app/0123`),
+        rollbackAlarmNames: [pulumi.output("front-door-unhealthy-hosts")],
         secretArns: { "app-session-key": pulumi.output(FOUNDATION.appSecretArn) },
         secretsReadPolicyJson: pulumi.output(JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: FOUNDATION.appSecretArn }] })),
         alertTopicArn: pulumi.output(FOUNDATION.alertTopicArn),
@@ -243,8 +249,10 @@ describe("host components composed with stand-in foundation outputs", function (
     it("tags every taggable AWS resource with the standard tags", () => {
         const aws = registered.filter((r) => r.custom && r.type.startsWith("aws:"));
         for (const r of aws.filter((x) => !UNTAGGABLE.has(x.type))) {
-            expect(r.inputs.tags, `${r.type} ${r.name}`).to.include({ Project: PROJECT, Stack: STACK, ManagedBy: "pulumi" });
-            expect(r.inputs.tags.Component, `${r.type} ${r.name}`).to.be.a("string").and.not.equal("");
+            // An Auto Scaling group's tags are a list of { key, value, propagateAtLaunch }.
+            const tags = Array.isArray(r.inputs.tags) ? Object.fromEntries(r.inputs.tags.map((t: any) => [t.key, t.value])) : r.inputs.tags;
+            expect(tags, `${r.type} ${r.name}`).to.include({ Project: PROJECT, Stack: STACK, ManagedBy: "pulumi" });
+            expect(tags.Component, `${r.type} ${r.name}`).to.be.a("string").and.not.equal("");
         }
     });
 
@@ -252,7 +260,12 @@ describe("host components composed with stand-in foundation outputs", function (
         const doc = JSON.parse(byName("aws:ssm/document:Document", "monitoring-config").inputs.content);
         const script = doc.mainSteps[0].inputs.runCommand.join("\n") as string;
         const prom = YAML.parse(Buffer.from(/stage prometheus\.yml '([^']+)'/.exec(script)![1], "base64").toString("utf8"));
-        const appTags = byName("aws:ec2/instance:Instance", "app-instance").inputs.tags as Record<string, string>;
+        // What the group's hosts carry: the tags the group propagates at launch.
+        const appTags = Object.fromEntries(
+            (byName("aws:autoscaling/group:Group", "app-hosts").inputs.tags as { key: string; value: string; propagateAtLaunch: boolean }[])
+                .filter((t) => t.propagateAtLaunch)
+                .map((t) => [t.key, t.value]),
+        );
         const monitoringTags = byName("aws:ec2/instance:Instance", "monitoring-instance").inputs.tags as Record<string, string>;
         const matches = (tags: Record<string, string>, filters: { name: string; values: string[] }[]) =>
             filters.filter((f) => f.name.startsWith("tag:")).every((f) => f.values.includes(tags[f.name.slice(4)]));
@@ -284,12 +297,11 @@ describe("host components composed with stand-in foundation outputs", function (
         expect(image.rawInputs.registry, "registry credentials are a secret").to.have.property(pulumi.runtime.specialSigKey, pulumi.runtime.specialSecretSig);
     });
 
-    it("gives the lead's outputs: private app URL, operator URLs on the monitoring host, repository, digest, ids", async () => {
+    it("gives the lead's outputs: the group, operator URLs on the monitoring host, repository, digest, ids", async () => {
         const { app, monitoring } = components;
-        expect(await value(app.appUrl)).to.equal("http://10.0.11.20:3000");
+        expect(await value(app.autoScalingGroupName)).to.equal("app-hosts");
         expect(await value(app.repositoryUrl)).to.equal(`${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/devsecops-stack-hosts-test/devsecops-app`);
         expect(await value(app.imageDigest)).to.match(new RegExp(`devsecops-app@${DIGEST}$`));
-        expect(await value(app.instanceId)).to.equal("app-instance-id");
         expect(await value(app.securityGroupId)).to.equal("app-sg-id");
         const dns = `ec2-198-51-100-30.${REGION}.compute.amazonaws.com`;
         expect(await value(monitoring.prometheusUrl)).to.equal(`http://${dns}:9090`);
@@ -300,7 +312,7 @@ describe("host components composed with stand-in foundation outputs", function (
         expect(provider.inputs.url).to.equal(`http://${dns}:3000`);
     });
 
-    it("admits operator CIDRs (IPv4 and IPv6) on the monitoring ports and the monitoring SG on the app's", () => {
+    it("admits operator CIDRs (IPv4 and IPv6) on the monitoring ports; the app's only from the load balancer's and the monitoring SG", () => {
         const sg = byName("aws:ec2/securityGroup:SecurityGroup", "monitoring-sg");
         expect(sg.inputs.ingress.map((r: any) => [r.fromPort, r.cidrBlocks, r.ipv6CidrBlocks])).to.deep.equal([
             [9090, ["203.0.113.0/24"], ["2001:db8::/48"]],
@@ -309,9 +321,12 @@ describe("host components composed with stand-in foundation outputs", function (
         ]);
         const appRules = registered.filter((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
         expect(appRules.map((r) => [r.inputs.fromPort, r.inputs.referencedSecurityGroupId, r.inputs.cidrIpv4])).to.deep.equal([
+            [3000, "lb-sg-id", undefined],
             [3000, "monitoring-sg-id", undefined],
             [9100, "monitoring-sg-id", undefined],
         ]);
+        const egress = registered.filter((r) => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule");
+        expect(egress.map((r) => [r.inputs.securityGroupId, r.inputs.fromPort, r.inputs.referencedSecurityGroupId])).to.deep.equal([["lb-sg-id", 3000, "app-sg-id"]]);
     });
 
     it("rejects bad arguments before registering anything, naming the setting, the value and what is allowed", () => {
@@ -326,6 +341,7 @@ describe("host components composed with stand-in foundation outputs", function (
             "scanMaxHigh = -2: a whole number of HIGH findings allowed, or -1 for HIGH not gating",
         );
         expect(() => new hosts.ObservedAppHost("bad-app", appArgs("sg-x", { appName: "My App" }))).to.throw('appName = "My App"');
+        expect(() => new hosts.ObservedAppHost("bad-app", appArgs("sg-x", { minHosts: 2, maxHosts: 2 }))).to.throw("maxHosts = 2: a whole number above minHosts (2)");
         expect(() => new hosts.GrafanaProvisioning("bad-grafana", { grafanaUrl: "http://x:3000", adminPassword: "p", healthTimeoutSeconds: 0 })).to.throw(
             "healthTimeoutSeconds = 0: a whole number of seconds, at least 1",
         );

@@ -299,5 +299,9 @@ describe("policy pack: log groups, secrets, SNS, KMS, GuardDuty, baseline, tags"
         expect(messagesOf("required-tags", [res("aws:sns/topic:Topic", { tags: { Project: "p" } })])).to.deep.equal(["missing tags: Stack, ManagedBy"]);
         expect(messagesOf("required-tags", [res("aws:sns/topic:Topic", {})])).to.deep.equal(["missing tags: Project, Stack, ManagedBy"]);
         expect(messagesOf("required-tags", [res("aws:sns/topic:Topic", { tags: { Project: "p", Stack: "s", ManagedBy: "pulumi" } }), res("aws:s3/bucketPolicy:BucketPolicy", { policy: "{}" })])).to.deep.equal([]);
+        // Auto Scaling groups list their tags.
+        const asgTags = (keys: string[]) => keys.map((key) => ({ key, value: "v", propagateAtLaunch: true }));
+        expect(messagesOf("required-tags", [res("aws:autoscaling/group:Group", { tags: asgTags(["Project"]) })])).to.deep.equal(["missing tags: Stack, ManagedBy"]);
+        expect(messagesOf("required-tags", [res("aws:autoscaling/group:Group", { tags: asgTags(["Project", "Stack", "ManagedBy"]) })])).to.deep.equal([]);
     });
 });
