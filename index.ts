@@ -44,6 +44,7 @@ const vault = new SecretsVault("secrets", {
     customerManagedKey: settings.secrets.customerManagedKey,
     rotationLambdaArn: settings.secrets.rotationLambdaArn,
     rotationDays: settings.secrets.rotationDays,
+    faultInjectionToken: settings.hosts.appFaultInjection,
 });
 
 const appSecretArnsByName = Object.fromEntries(Object.entries(vault.appSecrets).map(([name, s]) => [name, s.arn]));

@@ -180,16 +180,22 @@ export class AppLoadBalancer extends pulumi.ComponentResource {
             bucket: logs.id,
             rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
         }, parent);
+        // Versioned like the audit bucket: a deleted or overwritten log stays recoverable until the lifecycle expires it.
+        const versioning = new aws.s3.BucketVersioning(`${name}-access-logs`, {
+            bucket: logs.id,
+            versioningConfiguration: { status: "Enabled" },
+        }, parent);
         new aws.s3.BucketLifecycleConfiguration(`${name}-access-logs`, {
             bucket: logs.id,
             rules: [{
                 id: "expire-access-logs",
                 status: "Enabled",
-                filter: {},
+                filter: { prefix: "" },
                 expiration: { days: args.accessLogExpirationDays },
+                noncurrentVersionExpiration: { noncurrentDays: args.accessLogExpirationDays },
                 abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
             }],
-        }, parent);
+        }, { parent: this, dependsOn: [versioning] });
         const logsPolicy = new aws.s3.BucketPolicy(`${name}-access-logs`, {
             bucket: logs.id,
             policy: pulumi.all([logs.arn, accountId, region]).apply(([bucketArn, account, r]) => albLogsBucketPolicy({ bucketArn, accountId: account, region: r })),

@@ -64,7 +64,7 @@ export function instanceRole(name: string, tags: Record<string, string>, parent:
 /**
  * Alarm when a host's boot service gave up (BootFailed from the failure unit, see
  * cloudInit/cloudConfig.ts bootService): a host that could not start its containers is
- * otherwise silent. Keyed by the boot unit, not the instance, so it survives replacements and
+ * otherwise silent. Keyed by the stack's host name, not the instance, so it survives replacements and
  * covers every member of a group. No data is the healthy case.
  */
 export function bootFailureAlarm(
@@ -76,7 +76,7 @@ export function bootFailureAlarm(
         alarmDescription: `A ${args.hostName} host could not start its containers at boot (journalctl -u ${args.bootServiceName}.service on the host)`,
         namespace: BOOT_FAILURE_METRIC.namespace,
         metricName: BOOT_FAILURE_METRIC.metricName,
-        dimensions: { [BOOT_FAILURE_METRIC.dimension]: args.bootServiceName },
+        dimensions: { [BOOT_FAILURE_METRIC.dimension]: args.hostName },
         statistic: "Sum",
         period: 300,
         evaluationPeriods: 1,

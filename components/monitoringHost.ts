@@ -101,6 +101,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
         const parent = { parent: this };
         const tags = (extra: Record<string, string> = {}) => standardTags("monitoring-host", extra);
         const prefix = stackPrefix();
+        const monitoringHostName = `${prefix}-monitoring`;
         const stack = pulumi.getStack();
         const region = aws.getRegionOutput({}, parent).region;
 
@@ -128,7 +129,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
             })),
             // Egress: package and image downloads, AWS APIs, scrapes inside the VPC.
             egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "Outbound" }],
-            tags: tags({ Name: `${prefix}-monitoring` }),
+            tags: tags({ Name: monitoringHostName }),
         }, parent);
 
         const { role, profile } = instanceRole(name, tags(), this);
@@ -164,6 +165,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
                 .apply(([r, volumeId, secretArn, promLog, grafanaLog, platformLog]) =>
                     renderMonitoringHostUserData({
                         region: r,
+                        hostName: monitoringHostName,
                         dataVolumeId: volumeId,
                         prometheusRetentionDays: args.prometheusRetentionDays,
                         grafanaAdminSecretArn: secretArn,
@@ -175,14 +177,14 @@ export class MonitoringHost extends pulumi.ComponentResource {
             // user data runs its write_files once per instance: a changed boot script only takes effect on a new
             // host, so a change replaces it (safe: the data volume's attachment is delete-first).
             userDataReplaceOnChange: true,
-            tags: tags({ Name: `${prefix}-monitoring`, Role: "monitoring", OperatorFacing: "true" }),
+            tags: tags({ Name: monitoringHostName, Role: "monitoring", OperatorFacing: "true" }),
             // No ignoreChanges on ami: ignored inputs are reused by replacements (pulumi/pulumi#2657), so every
             // replacement would boot the first AMI. A newer AL2023 image replaces the host at the next `pulumi up`;
             // the data volume survives (attachment below is delete-first).
             // Waits for its role's policies and the secret version: the first boot reads both (IAM is eventually consistent).
         }, { parent: this, dependsOn: [hostPolicy, secretPolicy, ...(args.bootPrerequisites ?? [])] });
 
-        bootFailureAlarm(name, { bootServiceName: MONITORING_BOOT_SERVICE, hostName: `${prefix}-monitoring`, alertTopicArn: args.alertTopicArn, tags: tags() }, this);
+        bootFailureAlarm(name, { bootServiceName: MONITORING_BOOT_SERVICE, hostName: monitoringHostName, alertTopicArn: args.alertTopicArn, tags: tags() }, this);
 
         new aws.ec2.VolumeAttachment(`${name}-data`, {
             deviceName: "/dev/sdf",

@@ -248,7 +248,7 @@ export class ObservedAppHost extends pulumi.ComponentResource {
             userData: pulumi
                 .all([region, image.repoDigest, secretEnv, appLogs.name, platformLogs.name])
                 .apply(([r, digest, secretArns, appLogGroup, platformLogGroup]) =>
-                    Buffer.from(renderAppHostUserData({ region: r, imageRef: digest, appVersion: tag, secretArns, appLogGroup, platformLogGroup, faultInjection: args.faultInjection })).toString("base64"),
+                    Buffer.from(renderAppHostUserData({ region: r, hostName, imageRef: digest, appVersion: tag, secretArns, appLogGroup, platformLogGroup, faultInjection: args.faultInjection })).toString("base64"),
                 ),
             tagSpecifications: [{ resourceType: "volume", tags: tags(hostTags) }],
             // Each new digest or AMI is a new numbered version; the group names it (never $Latest) so a refresh can roll back.

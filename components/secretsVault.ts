@@ -14,6 +14,8 @@ export const SECRET_RECOVERY_WINDOW_DAYS = 7;
 
 /** The Grafana admin password is always generated, under this reserved name. */
 export const GRAFANA_ADMIN_SECRET = "grafana-admin-password";
+/** The alert drill's bearer token, under this reserved name: FAULT_INJECTION_TOKEN on the app hosts. */
+export const FAULT_INJECTION_TOKEN_SECRET = "fault-injection-token";
 
 export interface SecretsVaultArgs {
     /** Names whose values are generated here (32 random characters). */
@@ -25,6 +27,8 @@ export interface SecretsVaultArgs {
     /** Rotate the app secrets with this Lambda, when set. */
     rotationLambdaArn?: string;
     rotationDays: number;
+    /** Generate the drill's token (FAULT_INJECTION_TOKEN_SECRET) for the app hosts; never rotated mid-drill. */
+    faultInjectionToken: boolean;
 }
 
 export interface VaultSecret {
@@ -157,6 +161,7 @@ export class SecretsVault extends pulumi.ComponentResource {
         };
         for (const shortName of args.generatedSecretNames) keep(shortName, store(shortName, generate(shortName), rotating));
         for (const [shortName, value] of Object.entries(args.providedSecretValues)) keep(shortName, store(shortName, value, rotating));
+        if (args.faultInjectionToken) keep(FAULT_INJECTION_TOKEN_SECRET, store(FAULT_INJECTION_TOKEN_SECRET, generate(FAULT_INJECTION_TOKEN_SECRET), false));
         // Not rotated by the Lambda: Grafana keeps its own copy of the admin password.
         const grafanaPassword = generate(GRAFANA_ADMIN_SECRET);
         const grafana = store(GRAFANA_ADMIN_SECRET, grafanaPassword, false);

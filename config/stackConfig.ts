@@ -234,6 +234,8 @@ function isWholeInternet(cidr: string): boolean {
 
 const EMAIL = /^[^\s@"<>,;:]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
 const SECRET_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** Names SecretsVault stores itself (GRAFANA_ADMIN_SECRET, FAULT_INJECTION_TOKEN_SECRET; a test keeps them equal). */
+export const RESERVED_SECRET_NAMES = ["grafana-admin-password", "fault-injection-token"];
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 /**
  * Xen-based families: their EBS volumes have no NVMe serial, and the monitoring host finds its
@@ -446,10 +448,10 @@ function validateSecrets(r: SettingsReader, providedValues: Record<string, unkno
     const nameHelp = "secret names of lowercase letters, digits and dashes (at most 63 characters)";
     const generatedSecretNames = r.stringList("generatedSecretNames", nameHelp, (s) => SECRET_NAME.test(s));
     const providedSecretNames = r.stringList("providedSecretNames", nameHelp, (s) => SECRET_NAME.test(s));
-    const all = [...generatedSecretNames, ...providedSecretNames, "grafana-admin-password"];
+    const all = [...generatedSecretNames, ...providedSecretNames, ...RESERVED_SECRET_NAMES];
     const duplicates = all.filter((n, i) => all.indexOf(n) !== i);
     if (duplicates.length > 0) {
-        r.problem("providedSecretNames", providedSecretNames, `names used once (generatedSecretNames, providedSecretNames and the reserved grafana-admin-password); repeated: ${[...new Set(duplicates)].join(", ")}`);
+        r.problem("providedSecretNames", providedSecretNames, `names used once (generatedSecretNames, providedSecretNames and the reserved ${RESERVED_SECRET_NAMES.join(", ")}); repeated: ${[...new Set(duplicates)].join(", ")}`);
     }
     if (generatedSecretNames.length + providedSecretNames.length === 0) {
         r.problem("generatedSecretNames", generatedSecretNames, "at least one app secret across generatedSecretNames and providedSecretNames (the default is app-session-key)");

@@ -31,10 +31,21 @@ export class RequestSeries {
     }
 }
 
+/**
+ * prom-client's default gauges named like counters: `promtool check metrics` rejects a gauge
+ * ending in _total. Their unsuffixed twins (nodejs_active_handles, …_requests, …_resources)
+ * carry the same totals broken down by type, so nothing is lost.
+ */
+const GAUGES_NAMED_AS_COUNTERS = ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"];
+
 export interface RequestMetrics {
     registry: Registry;
     /** The series of one label combination; callers cache it (labels are bounded). */
     series(method: string, route: string, status: number): RequestSeries;
+    /** Log lines dropped because stdout's reader fell behind (see server.ts, logDestination). */
+    logLinesDropped: Counter<string>;
+    /** Connections the app closed itself, by reason (pipelining abuse). */
+    connectionsClosed: Counter<"reason">;
 }
 
 /**
@@ -68,6 +79,7 @@ function durationHistogram(all: RequestSeries[]) {
 export function createMetrics(build: { version: string; commit: string }): RequestMetrics {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
+    for (const name of GAUGES_NAMED_AS_COUNTERS) registry.removeSingleMetric(name);
     const all: RequestSeries[] = [];
     new Counter({
         name: REQUESTS,
@@ -87,8 +99,22 @@ export function createMetrics(build: { version: string; commit: string }): Reque
         .labels(build.version, build.commit)
         .set(1);
 
+    const logLinesDropped = new Counter({
+        name: "app_log_lines_dropped_total",
+        help: "Log lines dropped because stdout's reader (Docker's log driver) fell behind; availability over completeness.",
+        registers: [registry],
+    });
+    const connectionsClosed = new Counter({
+        name: "http_connections_closed_total",
+        help: "Connections the app closed itself, by reason (pipeline_limit: too many unanswered pipelined requests).",
+        labelNames: ["reason"],
+        registers: [registry],
+    });
+
     return {
         registry,
+        logLinesDropped,
+        connectionsClosed,
         series(method, route, status) {
             const s = new RequestSeries({ method, route, status_code: String(status) });
             all.push(s);

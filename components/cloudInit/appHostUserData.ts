@@ -12,9 +12,23 @@ export const APP_BOOT_SERVICE = "devsecops-app";
 
 /** The app container's numeric non-root user (the image's USER). */
 export const APP_CONTAINER_USER = "65532:65532";
+/**
+ * Seconds docker waits after SIGTERM before SIGKILL (docker run --stop-timeout; also what dockerd
+ * gives the container when the host shuts down). Longer than the app's drain bound
+ * (SHUTDOWN_DRAIN_MS, 8 s), so a clean exit never races the kill; docs/hosts.md has the sequence.
+ */
+export const APP_STOP_TIMEOUT_SECONDS = 15;
+/**
+ * awslogs in non-blocking mode with this buffer: if CloudWatch Logs slows down, lines beyond it are
+ * dropped instead of blocking the container's stdout (Docker, "Configure logging drivers": mode,
+ * max-buffer-size). Availability over log completeness; the app counts its own drops too.
+ */
+export const LOG_DRIVER_BUFFER = "4m";
 
 export interface AppHostUserDataInput {
     region: string;
+    /** The stack-prefixed host name: the BootFailed metric's Host dimension. */
+    hostName: string;
     /** repository@sha256:… — pulled by digest, never by a mutable tag. */
     imageRef: string;
     appVersion: string;
@@ -71,7 +85,7 @@ docker pull "$image"
 docker rm -f app node-exporter >/dev/null 2>&1 || true
 
 docker run -d --name app \\
-    --restart unless-stopped \\
+    --restart unless-stopped --stop-timeout ${APP_STOP_TIMEOUT_SECONDS} \\
     --read-only --tmpfs /tmp:rw,noexec,nosuid,size=16m \\
     --user ${APP_CONTAINER_USER} --cap-drop ALL --security-opt no-new-privileges \\
     --publish 3000:3000 \\
@@ -81,6 +95,7 @@ docker run -d --name app \\
     --log-opt awslogs-region="$region" \\
     --log-opt awslogs-group="$app_log_group" \\
     --log-opt awslogs-create-group=false \\
+    --log-opt mode=non-blocking --log-opt max-buffer-size=${LOG_DRIVER_BUFFER} \\
     --log-opt tag='{{.Name}}/{{.ID}}' \\
     "$image"
 
@@ -93,6 +108,7 @@ docker run -d --name node-exporter \\
     --log-opt awslogs-region="$region" \\
     --log-opt awslogs-group="$platform_log_group" \\
     --log-opt awslogs-create-group=false \\
+    --log-opt mode=non-blocking --log-opt max-buffer-size=${LOG_DRIVER_BUFFER} \\
     --log-opt tag='{{.Name}}/{{.ID}}' \\
     "$node_exporter_image" --path.rootfs=/host
 `;
@@ -104,7 +120,7 @@ export function renderAppHostUserData(input: AppHostUserDataInput): string {
         // Boot patched: the AMI is current at launch, packages are brought current at first boot.
         package_upgrade: true,
         packages: ["docker"],
-        ...bootService({ name: APP_BOOT_SERVICE, description: "Start the app container and node_exporter", script: renderAppHostScript(input), region: input.region }),
+        ...bootService({ name: APP_BOOT_SERVICE, description: "Start the app container and node_exporter", script: renderAppHostScript(input), region: input.region, hostName: input.hostName }),
     });
 }
 

@@ -23,6 +23,8 @@ export const BOOT_FAILURE_METRIC = { namespace: "DevSecOps/Hosts", metricName: "
 export interface BootServiceInput {
     /** systemd unit name without `.service`, e.g. devsecops-app. */
     name: string;
+    /** The stack-prefixed host name (e.g. devsecops-prod-app): BootFailed's Host dimension, unique per stack. */
+    hostName: string;
     description: string;
     /** The boot script (bash). */
     script: string;
@@ -71,9 +73,9 @@ ExecStart=/bin/bash ${failedPath}
 # Runs when ${unit} gave up: an error line in the journal (and the host's log group) and a metric the alarm watches.
 set -uo pipefail
 echo "${unit} failed after its retries on $(cat /var/lib/cloud/data/instance-id 2>/dev/null || hostname): see journalctl -u ${unit}" | systemd-cat -t ${input.name} -p err
-# Dimension Host=<unit>, not the instance id: the alarm must outlive every replacement of the host.
+# Dimension Host=<host name>, not the instance id: the alarm must outlive every replacement of the host.
 aws cloudwatch put-metric-data --region ${shellQuote(input.region, "region")} --namespace ${BOOT_FAILURE_METRIC.namespace} \\
-    --metric-name ${BOOT_FAILURE_METRIC.metricName} --dimensions ${shellQuote(`${BOOT_FAILURE_METRIC.dimension}=${input.name}`, "unit name")} --value 1
+    --metric-name ${BOOT_FAILURE_METRIC.metricName} --dimensions ${shellQuote(`${BOOT_FAILURE_METRIC.dimension}=${input.hostName}`, "host name")} --value 1
 `;
     return {
         write_files: [

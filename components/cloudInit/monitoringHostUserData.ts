@@ -11,6 +11,8 @@ export const MONITORING_BOOT_SERVICE = "devsecops-monitoring";
 
 export interface MonitoringHostUserDataInput {
     region: string;
+    /** The stack-prefixed host name: the BootFailed metric's Host dimension. */
+    hostName: string;
     /** The encrypted TSDB volume, found by its id (NVMe device names are not stable). */
     dataVolumeId: string;
     prometheusRetentionDays: number;
@@ -107,7 +109,7 @@ export function renderMonitoringHostUserData(input: MonitoringHostUserDataInput)
         // Boot patched: the AMI is current at launch, packages are brought current at first boot.
         package_upgrade: true,
         packages: ["docker"],
-        ...bootService({ name: MONITORING_BOOT_SERVICE, description: "Mount the data volume and start Prometheus, Alertmanager and Grafana", script: renderMonitoringHostScript(input), region: input.region }),
+        ...bootService({ name: MONITORING_BOOT_SERVICE, description: "Mount the data volume and start Prometheus, Alertmanager and Grafana", script: renderMonitoringHostScript(input), region: input.region, hostName: input.hostName }),
     });
 }
 

@@ -8,6 +8,8 @@ export const REQUIRED_TAGS = ["Project", "Stack", "ManagedBy"];
  * @pulumi/aws's declarations for every type the stack uses.
  */
 export const TAGGABLE_TYPES = [
+    "aws:acm/certificate:Certificate",
+    "aws:autoscaling/group:Group",
     "aws:cloudtrail/trail:Trail",
     "aws:cloudwatch/eventRule:EventRule",
     "aws:cloudwatch/logGroup:LogGroup",
@@ -32,6 +34,10 @@ export const TAGGABLE_TYPES = [
     "aws:iam/role:Role",
     "aws:kms/key:Key",
     "aws:lambda/function:Function",
+    "aws:lb/listener:Listener",
+    "aws:lb/listenerRule:ListenerRule",
+    "aws:lb/loadBalancer:LoadBalancer",
+    "aws:lb/targetGroup:TargetGroup",
     "aws:s3/bucket:Bucket",
     "aws:s3/bucketV2:BucketV2",
     "aws:secretsmanager/secret:Secret",
@@ -40,6 +46,7 @@ export const TAGGABLE_TYPES = [
     "aws:ssm/document:Document",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    "aws:wafv2/webAcl:WebAcl",
 ];
 
 export const requiredTags: DevSecOpsPolicy = {

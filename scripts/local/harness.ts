@@ -1,4 +1,5 @@
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
@@ -32,6 +33,9 @@ export interface LocalObservabilityOptions {
     verbose?: boolean;
 }
 
+/** The file in the config directory holding this run's /fault token. */
+export const FAULT_TOKEN_FILE = "fault-token";
+
 export interface LocalObservability {
     appUrl: string;
     prometheusUrl: string;
@@ -39,6 +43,10 @@ export interface LocalObservability {
     nodeExporterUrl: string;
     /** Directory holding the rendered configs. */
     configDir: string;
+    /** The bearer token this run's app requires on /fault (generated per run). */
+    faultToken: string;
+    /** `Authorization` for /fault with that token. */
+    faultAuth: Record<string, string>;
     setFaultRatio(ratio: number): Promise<void>;
     /** Sends GET / at about `perSecond` requests per second until stopped. */
     startTraffic(perSecond: number): () => void;
@@ -86,9 +94,9 @@ export function freePort(): Promise<number> {
     });
 }
 
-export function httpRequest(url: string, method = "GET", body?: string): Promise<{ status: number; body: string }> {
+export function httpRequest(url: string, method = "GET", body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-        const req = http.request(url, { method, timeout: 5000, headers: body ? { "content-type": "application/json" } : {} }, (res) => {
+        const req = http.request(url, { method, timeout: 5000, headers: { ...(body ? { "content-type": "application/json" } : {}), ...headers } }, (res) => {
             let text = "";
             res.on("data", (c) => (text += c));
             res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
@@ -227,11 +235,16 @@ export async function startLocalObservability(options: LocalObservabilityOptions
         tempDirsInUse.delete(configDir);
     };
 
+    // A token for this run only; also in <configDir>/fault-token (0600) for curl.
+    const faultToken = randomBytes(24).toString("hex");
+    const faultAuth = { authorization: `Bearer ${faultToken}` };
+    fs.writeFileSync(path.join(configDir, FAULT_TOKEN_FILE), faultToken, { mode: 0o600 });
     try {
         const app = launch("app", process.execPath, [path.join(ROOT, "app", "dist", "main.js")], {
             PORT: String(appPort),
             HOST: "127.0.0.1",
             FAULT_INJECTION: "true",
+            FAULT_INJECTION_TOKEN: faultToken,
             FAULT_ERROR_RATIO: "0",
             LOG_LEVEL: "warn",
         });
@@ -264,8 +277,10 @@ export async function startLocalObservability(options: LocalObservabilityOptions
         alertmanagerUrl: `http://127.0.0.1:${amPort}`,
         nodeExporterUrl: `http://127.0.0.1:${nodePort}`,
         configDir,
+        faultToken,
+        faultAuth,
         async setFaultRatio(ratio: number) {
-            const r = await httpRequest(`${appUrl}/fault`, "PUT", JSON.stringify({ errorRatio: ratio }));
+            const r = await httpRequest(`${appUrl}/fault`, "PUT", JSON.stringify({ errorRatio: ratio }), faultAuth);
             if (r.status !== 200) throw new Error(`PUT /fault answered ${r.status}: ${r.body}`);
         },
         startTraffic(perSecond: number) {

@@ -1,4 +1,5 @@
-import { startLocalObservability } from "./harness";
+import * as path from "node:path";
+import { FAULT_TOKEN_FILE, startLocalObservability } from "./harness";
 
 /**
  * `npm run local [-- --errors <percent>] [--rps <n>] [--verbose]`: the app, node_exporter,
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
     const alertsQuery = encodeURIComponent("ALERTS");
     console.log(
         [
-            `app            ${local.appUrl}  (GET /fault, PUT /fault {"errorRatio":0.1})`,
+            `app            ${local.appUrl}  (GET /fault, PUT /fault {"errorRatio":0.1} with Authorization: Bearer $(cat ${path.join(local.configDir, FAULT_TOKEN_FILE)}))`,
             `prometheus     ${local.prometheusUrl}  (alerts: ${local.prometheusUrl}/alerts, ${local.prometheusUrl}/graph?g0.expr=${alertsQuery})`,
             `alertmanager   ${local.alertmanagerUrl}`,
             `node_exporter  ${local.nodeExporterUrl}`,

@@ -13,6 +13,8 @@ const REQUEST_TIMEOUT_MS = 5_000;
 
 export interface AlertDrillOptions {
     appUrl: string;
+    /** The bearer token the app requires on /fault (FAULT_INJECTION_TOKEN; see drillToken.ts). */
+    faultToken: string;
     prometheusUrl: string;
     /** How long to wait for firing; the deployed rule has `for: 5m`. */
     timeoutMs: number;
@@ -33,8 +35,10 @@ export function appReachHint(appUrl: string): string {
 }
 
 export function faultOffCommand(appUrl: string): string {
-    return `curl -X PUT -H 'content-type: application/json' -d '{"errorRatio":0}' ${joinUrl(appUrl, "/fault")}`;
+    return `curl -X PUT -H 'content-type: application/json' -H "Authorization: Bearer $FAULT_INJECTION_TOKEN" -d '{"errorRatio":0}' ${joinUrl(appUrl, "/fault")}`;
 }
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 interface AlertsResponse {
     data: { alerts: { labels: Record<string, string>; state: "pending" | "firing" | "inactive"; activeAt?: string }[] };
@@ -45,17 +49,17 @@ async function alertStates(prometheusUrl: string): Promise<string[]> {
     return r.data.alerts.filter((a) => a.labels.alertname === ALERT_NAME).map((a) => a.state);
 }
 
-async function setFault(appUrl: string, errorRatio: number): Promise<void> {
-    const r = await httpJson<{ errorRatio: number }>(joinUrl(appUrl, "/fault"), { method: "PUT", body: { errorRatio }, timeoutMs: REQUEST_TIMEOUT_MS });
+async function setFault(appUrl: string, token: string, errorRatio: number): Promise<void> {
+    const r = await httpJson<{ errorRatio: number }>(joinUrl(appUrl, "/fault"), { method: "PUT", body: { errorRatio }, headers: bearer(token), timeoutMs: REQUEST_TIMEOUT_MS });
     if (r.errorRatio !== errorRatio) throw new Error(`PUT /fault answered errorRatio ${r.errorRatio}, not ${errorRatio}`);
 }
 
 /** Retries: leaving the fault on would keep paging people. */
-async function turnFaultOff(appUrl: string): Promise<string | undefined> {
+async function turnFaultOff(appUrl: string, token: string): Promise<string | undefined> {
     let last = "";
     for (let attempt = 0; attempt < 3; attempt++) {
         try {
-            await setFault(appUrl, 0);
+            await setFault(appUrl, token, 0);
             return undefined;
         } catch (e) {
             last = (e as Error).message;
@@ -87,12 +91,18 @@ export async function runAlertDrill(options: AlertDrillOptions): Promise<CheckOu
 
     // Before touching anything: is fault injection on, and is the alert quiet now?
     try {
-        await httpJson(faultUrl, { timeoutMs: REQUEST_TIMEOUT_MS, signal });
+        await httpJson(faultUrl, { headers: bearer(options.faultToken), timeoutMs: REQUEST_TIMEOUT_MS, signal });
     } catch (e) {
         if (e instanceof HttpStatusError && e.status === 404) {
             return fail(
                 `fault injection is off at ${appUrl} (GET /fault → 404)`,
                 "run the app container with FAULT_INJECTION=true (its environment on the app host), then rerun with --drill; turn it off again after the drill",
+            );
+        }
+        if (e instanceof HttpStatusError && (e.status === 401 || e.status === 403)) {
+            return fail(
+                `the app refused the drill's token (GET /fault → ${e.status})`,
+                "the token must be the stack's fault-injection-token secret (appSecretArns output), which the app host read at boot; set FAULT_INJECTION_TOKEN to override",
             );
         }
         return explainHttpError(e, { service: "the app", url: appUrl, reachHint: appReachHint(appUrl) }, REQUEST_TIMEOUT_MS);
@@ -120,7 +130,7 @@ export async function runAlertDrill(options: AlertDrillOptions): Promise<CheckOu
     }, Math.max(50, Math.round(1000 / (options.trafficPerSecond ?? 5))));
     try {
         progress(`fault injection on (errorRatio ${errorRatio}) at ${appUrl}; sending traffic; waiting up to ${Math.round(options.timeoutMs / 1000)} s for ${ALERT_NAME}`);
-        await setFault(appUrl, errorRatio);
+        await setFault(appUrl, options.faultToken, errorRatio);
         while (!signal?.aborted && Date.now() < deadline) {
             const states = await alertStates(prometheusUrl).catch(() => [] as string[]);
             const seconds = (Date.now() - started) / 1000;
@@ -149,7 +159,7 @@ export async function runAlertDrill(options: AlertDrillOptions): Promise<CheckOu
         outcome = explainHttpError(e, { service: "the app or Prometheus", url: `${appUrl} / ${prometheusUrl}`, reachHint: appReachHint(appUrl) }, REQUEST_TIMEOUT_MS);
     } finally {
         clearInterval(traffic);
-        const offError = await turnFaultOff(appUrl);
+        const offError = await turnFaultOff(appUrl, options.faultToken);
         if (offError !== undefined) {
             outcome = fail(`${outcome?.evidence ?? "drill failed"}; FAULT INJECTION STILL ON (${offError})`, `turn it off now: ${faultOffCommand(appUrl)}`);
         } else {

@@ -2,6 +2,7 @@ import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { GuardDutyClient } from "@aws-sdk/client-guardduty";
 import { S3Client } from "@aws-sdk/client-s3";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 
 /** One set of SDK v3 clients for the stack's region, each call bounded in time. */
 export interface AwsClients {
@@ -10,6 +11,7 @@ export interface AwsClients {
     logs: CloudWatchLogsClient;
     guardDuty: GuardDutyClient;
     s3: S3Client;
+    secrets: SecretsManagerClient;
 }
 
 export function createAwsClients(region: string): AwsClients {
@@ -20,11 +22,12 @@ export function createAwsClients(region: string): AwsClients {
         logs: new CloudWatchLogsClient(config),
         guardDuty: new GuardDutyClient(config),
         s3: new S3Client(config),
+        secrets: new SecretsManagerClient(config),
     };
 }
 
 export function destroyAwsClients(clients: AwsClients): void {
-    for (const c of [clients.cloudTrail, clients.logs, clients.guardDuty, clients.s3]) c.destroy();
+    for (const c of [clients.cloudTrail, clients.logs, clients.guardDuty, clients.s3, clients.secrets]) c.destroy();
 }
 
 export function ageText(ms: number): string {

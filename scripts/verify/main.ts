@@ -2,10 +2,11 @@ import { setMaxListeners } from "node:events";
 import { ALERT_NAME, faultOffCommand, runAlertDrill } from "./alertDrill";
 import { auditBucketChecks } from "./auditBucketChecks";
 import { AwsClients, createAwsClients, destroyAwsClients } from "./awsClients";
-import { Check, CheckResult } from "./checkResult";
+import { Check, CheckResult, fail } from "./checkResult";
 import { parseVerifyArgs, USAGE, VerifyArgs } from "./cliArgs";
 import { cloudTrailChecks } from "./cloudTrailChecks";
 import { cloudWatchLogsChecks } from "./cloudWatchLogsChecks";
+import { drillToken } from "./drillToken";
 import { grafanaChecks } from "./grafanaChecks";
 import { guardDutyChecks } from "./guardDutyChecks";
 import { prometheusChecks } from "./prometheusChecks";
@@ -32,7 +33,7 @@ export function buildChecks(args: VerifyArgs, outputs: StackOutputs, env: NodeJS
     ].filter((c) => !args.only || args.only.includes(c.group));
 }
 
-export function drillCheck(args: VerifyArgs, outputs: StackOutputs, progress: (message: string) => void): Check {
+export function drillCheck(args: VerifyArgs, outputs: StackOutputs, env: NodeJS.ProcessEnv, clients: () => AwsClients, progress: (message: string) => void): Check {
     const timeoutMs = args.drillTimeoutSeconds * 1000;
     return {
         group: "drill",
@@ -40,7 +41,15 @@ export function drillCheck(args: VerifyArgs, outputs: StackOutputs, progress: (m
         required: true,
         // Room after the drill's own deadline to turn the fault off.
         timeoutMs: timeoutMs + 60_000,
-        run: (signal) => runAlertDrill({ appUrl: args.appUrl ?? outputs.string("appUrl"), prometheusUrl: outputs.string("prometheusUrl"), timeoutMs, signal, progress }),
+        run: async (signal) => {
+            let faultToken: string;
+            try {
+                faultToken = await drillToken(env, outputs, () => clients().secrets);
+            } catch (e) {
+                return fail(`no drill token: ${(e as Error).message}`, "the drill must present the app's FAULT_INJECTION_TOKEN on /fault");
+            }
+            return runAlertDrill({ appUrl: args.appUrl ?? outputs.string("appUrl"), faultToken, prometheusUrl: outputs.string("prometheusUrl"), timeoutMs, signal, progress });
+        },
     };
 }
 
@@ -83,7 +92,7 @@ export async function main(argv: string[], io: MainIo): Promise<number> {
         if (wantDrill) {
             // After the others, alone: it changes the app's behaviour and needs Prometheus reachable.
             if (args.drill && !io.signal?.aborted) {
-                results.push(...(await runChecks([drillCheck(args, outputs, (m) => io.stderr(`  drill: ${m}\n`))], { signal: io.signal, onDone: progress })));
+                results.push(...(await runChecks([drillCheck(args, outputs, io.env, getClients, (m) => io.stderr(`  drill: ${m}\n`))], { signal: io.signal, onDone: progress })));
             } else {
                 results.push(skipped({ group: "drill", name: DRILL_NAME, required: true }, "not run: pass --drill (turns fault injection on for a few minutes)"));
             }

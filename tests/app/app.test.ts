@@ -11,7 +11,6 @@ import { App, createApp, FaultInjector } from "../../app/src/server";
 import { freePort } from "../../scripts/local/harness";
 import { AppSettings, readSettings } from "../../app/src/settings";
 import { createMetrics, LATENCY_BUCKETS } from "../../app/src/metrics";
-import { BufferedLineWriter } from "../../app/src/lineWriter";
 import { imageLockDrift } from "../../app/scripts/syncImageLock";
 import * as os from "node:os";
 
@@ -23,8 +22,11 @@ interface PromFamily {
 
 const APP_DIR = path.resolve(__dirname, "..", "..", "app");
 
+const FAULT_TOKEN = "test-drill-token-0123456789abcdef0123";
+const AUTH = { authorization: `Bearer ${FAULT_TOKEN}` };
+
 function settings(overrides: Partial<AppSettings> = {}): AppSettings {
-    return { ...readSettings({ HOST: "127.0.0.1", APP_VERSION: "1.2.3", GIT_COMMIT: "abc1234" }), ...overrides };
+    return { ...readSettings({ HOST: "127.0.0.1", APP_VERSION: "1.2.3", GIT_COMMIT: "abc1234" }), faultInjectionToken: FAULT_TOKEN, ...overrides };
 }
 
 interface Reply {
@@ -263,33 +265,6 @@ describe("app: request metrics after known traffic", () => {
     });
 });
 
-describe("app: buffered log writer", () => {
-    it("holds lines until the threshold or flush(), then writes them whole and in order", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "app-log-"));
-        const file = path.join(dir, "out.log");
-        const fd = fs.openSync(file, "w");
-        try {
-            const writer = new BufferedLineWriter(fd, 100);
-            writer.write('{"n":1}\n');
-            expect(fs.readFileSync(file, "utf8")).to.equal("");
-            const long = `{"n":2,"pad":"${"é".repeat(60)}"}\n`;
-            writer.write(long);
-            expect(fs.readFileSync(file, "utf8")).to.equal(`{"n":1}\n${long}`);
-            writer.write('{"n":3}\n');
-            const huge = `{"n":4,"pad":"${"x".repeat(1000)}"}\n`;
-            writer.write(huge);
-            writer.write('{"n":5}\n');
-            let flushed = false;
-            writer.flush(() => (flushed = true));
-            expect(flushed).to.equal(true);
-            expect(fs.readFileSync(file, "utf8")).to.equal(`{"n":1}\n${long}{"n":3}\n${huge}{"n":5}\n`);
-        } finally {
-            fs.closeSync(fd);
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
-    });
-});
-
 describe("app: the image's lock file", () => {
     it("installs the same versions as the root lock the tests ran with (fix: npm run lock:image -w app)", () => {
         expect(imageLockDrift()).to.deep.equal([]);
@@ -311,11 +286,11 @@ describe("app: fault injection (the alert drill)", () => {
             const statuses = [];
             for (let i = 0; i < 10; i++) statuses.push((await request(port, "GET", "/")).status);
             expect(statuses.filter((s) => s === 503)).to.have.length(5);
-            const put = await request(port, "PUT", "/fault", { body: JSON.stringify({ errorRatio: 0 }), headers: { "content-type": "application/json" } });
+            const put = await request(port, "PUT", "/fault", { body: JSON.stringify({ errorRatio: 0 }), headers: { "content-type": "application/json", ...AUTH } });
             expect(JSON.parse(put.body)).to.deep.equal({ errorRatio: 0 });
-            expect(JSON.parse((await request(port, "GET", "/fault")).body).errorRatio).to.equal(0);
+            expect(JSON.parse((await request(port, "GET", "/fault", { headers: AUTH })).body).errorRatio).to.equal(0);
             for (let i = 0; i < 10; i++) expect((await request(port, "GET", "/")).status).to.equal(200);
-            expect((await request(port, "PUT", "/fault", { body: '{"errorRatio": 2}' })).status).to.equal(400);
+            expect((await request(port, "PUT", "/fault", { body: '{"errorRatio": 2}', headers: { "content-type": "application/json", ...AUTH } })).status).to.equal(400);
         } finally {
             await app.shutdown();
         }
@@ -338,7 +313,7 @@ describe("app: settings", () => {
         expect(s).to.include({ port: 3000, host: "0.0.0.0", logLevel: "info", faultInjection: false, faultErrorRatio: 0 });
         expect(() => readSettings({ PORT: "70000" })).to.throw('PORT="70000": a port number from 1 to 65535');
         expect(() => readSettings({ FAULT_INJECTION: "yes" })).to.throw('FAULT_INJECTION="yes": true or false');
-        expect(() => readSettings({ FAULT_ERROR_RATIO: "1.5", LOG_LEVEL: "loud" })).to.throw(/FAULT_ERROR_RATIO="1.5": a number from 0 to 1[\s\S]*|LOG_LEVEL="loud"/);
+        expect(() => readSettings({ FAULT_ERROR_RATIO: "1.5", LOG_LEVEL: "loud" })).to.throw(/LOG_LEVEL="loud"[\s\S]*FAULT_ERROR_RATIO="1.5": a decimal from 0 to 1/);
     });
 });
 
@@ -366,12 +341,12 @@ describe("app: the built process (node app/dist/main.js)", function () {
     it("exits 1 at start on an invalid setting, with a clear message", async () => {
         const p = run({ PORT: "3000", FAULT_ERROR_RATIO: "-1" });
         expect(await p.exit).to.equal(1);
-        expect(p.output()).to.contain('FAULT_ERROR_RATIO="-1": a number from 0 to 1');
+        expect(p.output()).to.contain('FAULT_ERROR_RATIO="-1": a decimal from 0 to 1');
     });
 
     it("on SIGTERM stops accepting, finishes the in-flight request and exits 0", async () => {
         const port = await freePort();
-        const p = run({ PORT: String(port), FAULT_INJECTION: "true" });
+        const p = run({ PORT: String(port), FAULT_INJECTION: "true", FAULT_INJECTION_TOKEN: FAULT_TOKEN });
         for (let i = 0; i < 50; i++) {
             if (p.output().includes("listening")) break;
             await new Promise((r) => setTimeout(r, 100));
@@ -380,7 +355,7 @@ describe("app: the built process (node app/dist/main.js)", function () {
         let duringDrain: Promise<string> = Promise.resolve("not tried");
         // An in-flight request: headers sent, body still coming.
         const reply = new Promise<Reply>((resolve, reject) => {
-            const req = http.request({ host: "127.0.0.1", port, method: "PUT", path: "/fault", headers: { "content-length": "18" } }, (res) => {
+            const req = http.request({ host: "127.0.0.1", port, method: "PUT", path: "/fault", headers: { "content-length": "18", "content-type": "application/json", ...AUTH } }, (res) => {
                 let body = "";
                 res.on("data", (c) => (body += c));
                 res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }));

@@ -9,6 +9,7 @@ import { checkBootPermissions, requiredActions } from "../../deployability/bootP
 import { checkBootPrerequisites } from "../../deployability/bootPrerequisites";
 import { checkReplacementSafety } from "../../deployability/replacementSafety";
 import { checkTrustConditions } from "../../deployability/trustConditions";
+import { hostViews } from "../../deployability/hostRoles";
 import { renderAppHostUserData } from "../../components/cloudInit/appHostUserData";
 import { monitoringHostPolicy } from "../../components/iam/hostPolicies";
 import { serviceTrustPolicy } from "../../components/policyDocument";
@@ -41,6 +42,11 @@ const messages = (findings: DeployabilityFinding[]) => findings.map((f) => `${f.
 
 function clone(run: StackRun): RecordedResource[] {
     return JSON.parse(JSON.stringify(run.resources));
+}
+
+/** Every host (instance or launch template) with its user data decoded, as the checks read them. */
+function hostsOf(resources: RecordedResource[]): { resource: StackResource; userData: string }[] {
+    return hostViews(resources).map((v) => ({ resource: v.host, userData: v.bootTexts[0] ?? "" }));
 }
 
 function named(resources: RecordedResource[], type: string, name: string): RecordedResource {
@@ -129,6 +135,7 @@ describe("deployability checks", function () {
         it("reads AWS CLI calls and credentialed processes off the app host's real user data", () => {
             const script = renderAppHostUserData({
                 region: "eu-west-1",
+                hostName: "devsecops-stack-prod-app",
                 imageRef: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:${"ab".repeat(32)}`,
                 appVersion: "v1",
                 secretArns: { APP_SESSION_KEY: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf" },
@@ -188,7 +195,7 @@ describe("deployability checks", function () {
         it("catches each defect class when it is seeded back into the real stack", () => {
             const seeded = clone(prod);
             named(seeded, "aws:ec2/volumeAttachment:VolumeAttachment", "monitoring-data").options.deleteBeforeReplace = false;
-            const app = named(seeded, "aws:ec2/instance:Instance", "app-instance");
+            const app = named(seeded, "aws:ec2/launchTemplate:LaunchTemplate", "app-hosts");
             const version = named(seeded, "aws:secretsmanager/secretVersion:SecretVersion", "secrets-app-session-key");
             app.dependencies = app.dependencies.filter((d) => d !== version.urn && !d.includes("rolePolicy"));
             const appRole = named(seeded, "aws:iam/role:Role", "app-role");
@@ -216,10 +223,10 @@ describe("deployability checks", function () {
             }
         });
 
-        it("issue 11 item 7: no host pins its first AMI (no ignoreChanges on ami) and both boot with package_upgrade", () => {
-            for (const host of ofType(prod.resources, "aws:ec2/instance:Instance")) {
-                expect(host.options.ignoreChanges, host.name).to.not.include("ami");
-                expect(String(host.inputs.userData), host.name).to.match(/^package_upgrade: true$/m);
+        it("issue 11 item 7: no host pins its first AMI (no ignoreChanges on ami/imageId) and both boot with package_upgrade", () => {
+            for (const host of hostsOf(prod.resources)) {
+                expect(host.resource.options.ignoreChanges ?? [], host.resource.name).to.not.include.oneOf(["ami", "imageId"]);
+                expect(host.userData, host.resource.name).to.match(/^package_upgrade: true$/m);
             }
         });
 
@@ -230,15 +237,20 @@ describe("deployability checks", function () {
         });
 
         it("issue 11 item 10: both hosts boot through a retrying systemd unit whose failure reports BootFailed, alarmed per host; systemd-analyze accepts the units", function () {
-            for (const host of ofType(prod.resources, "aws:ec2/instance:Instance")) {
-                const doc = YAML.parse(String(host.inputs.userData).replace(/^#cloud-config\n/, ""));
+            const hosts = hostsOf(prod.resources);
+            expect(hosts.map((h) => h.resource.name)).to.have.members(["app-hosts", "monitoring-instance"]);
+            for (const { resource: host, userData } of hosts) {
+                const doc = YAML.parse(userData.replace(/^#cloud-config\n/, ""));
                 const units = doc.write_files.filter((f: any) => f.path.startsWith("/etc/systemd/system/"));
                 const main = units.find((f: any) => !f.path.endsWith("-failed.service"));
                 expect(main.content, host.name).to.match(/^Restart=on-failure$/m).and.match(/^OnFailure=.+-failed\.service$/m);
                 expect(doc.runcmd.join("\n"), host.name).to.match(/systemctl enable --now --no-block devsecops-.+\.service/);
                 expect(doc.write_files.some((f: any) => f.path.includes("/per-boot/")), host.name).to.equal(false);
-                const alarm = ofType(prod.resources, "aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.inputs.dimensions?.InstanceId === host.id && a.inputs.metricName === "BootFailed");
-                expect(alarm, `${host.name} BootFailed alarm`).to.not.equal(undefined);
+                // The alarm watches the very dimension the failure unit publishes.
+                const published = /--dimensions '?Host=([^' ]+)/.exec(doc.write_files.map((f: any) => f.content).join("\n"))?.[1];
+                expect(published, `${host.name} publishes BootFailed`).to.be.a("string");
+                const alarm = ofType(prod.resources, "aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.inputs.metricName === "BootFailed" && a.inputs.dimensions?.Host === published);
+                expect(alarm, `${host.name} BootFailed alarm on Host=${published}`).to.not.equal(undefined);
                 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "units-"));
                 try {
                     for (const u of units) fs.writeFileSync(path.join(dir, path.basename(u.path)), u.content);

@@ -44,6 +44,7 @@ describe("secret read policy", () => {
         await runStack(); // installs the mocks and config; then build a vault on its own
         const vault = new SecretsVault("probe", {
             generatedSecretNames: ["app-session-key"],
+            faultInjectionToken: false,
             providedSecretValues: {},
             customerManagedKey: true,
             rotationDays: 30,

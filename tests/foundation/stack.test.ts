@@ -2,36 +2,13 @@ import { expect } from "chai";
 import { ConfigValidationError } from "../../config/stackConfig";
 import { INTERFACE_ENDPOINT_SERVICES } from "../../components/network";
 import { ofType, RecordedResource, runStack, StackRun } from "../../scripts/stackUnderMocks";
+import { TAGGABLE_TYPES } from "../../policy/policies/tags";
 
-/** Taggable resources: every type whose inputs accept `tags`. */
-const UNTAGGABLE = new Set([
-    "aws:ec2/routeTableAssociation:RouteTableAssociation",
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
-    "aws:s3/bucketVersioning:BucketVersioning",
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    "aws:s3/bucketPolicy:BucketPolicy",
-    "aws:iam/rolePolicy:RolePolicy",
-    "aws:kms/alias:Alias",
-    "aws:sns/topicPolicy:TopicPolicy",
-    "aws:sns/topicSubscription:TopicSubscription",
-    "aws:cloudwatch/eventTarget:EventTarget",
-    "aws:guardduty/detectorFeature:DetectorFeature",
-    "aws:secretsmanager/secretVersion:SecretVersion",
-    "aws:secretsmanager/secretRotation:SecretRotation",
-    "aws:securityhub/account:Account",
-    "aws:securityhub/standardsSubscription:StandardsSubscription",
-    "aws:cfg/deliveryChannel:DeliveryChannel",
-    "aws:cfg/recorderStatus:RecorderStatus",
-    "aws:cfg/recorder:Recorder",
-    "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-    "aws:ec2/volumeAttachment:VolumeAttachment",
-]);
 
-function one(resources: RecordedResource[], type: string): RecordedResource {
-    const found = ofType(resources, type);
-    expect(found, `exactly one ${type}`).to.have.length(1);
+/** The one resource of a type (named `name` when the stack has several of it). */
+function one(resources: RecordedResource[], type: string, name?: string): RecordedResource {
+    const found = ofType(resources, type).filter((r) => name === undefined || r.name === name);
+    expect(found, `exactly one ${type} ${name ?? ""}`).to.have.length(1);
     return found[0];
 }
 
@@ -76,11 +53,14 @@ describe("the whole stack under mocks (prod config)", function () {
     });
 
     it("tags every taggable AWS resource with Project, Stack, Component and ManagedBy", () => {
-        const taggable = resources.filter((r) => r.custom && r.type.startsWith("aws:") && !UNTAGGABLE.has(r.type));
+        // TAGGABLE_TYPES is checked against @pulumi/aws's declarations (tests/policy/wholeStack.test.ts).
+        const taggable = resources.filter((r) => r.custom && TAGGABLE_TYPES.includes(r.type));
         expect(taggable.length).to.be.greaterThan(20);
         for (const r of taggable) {
-            expect(r.inputs.tags, `${r.type} ${r.name} tags`).to.include({ Project: "devsecops-stack", Stack: "prod", ManagedBy: "pulumi" });
-            expect(r.inputs.tags.Component, `${r.name} Component tag`).to.be.a("string").and.not.empty;
+            // Auto Scaling groups take tags as a list of { key, value, propagateAtLaunch }.
+            const tags = Array.isArray(r.inputs.tags) ? Object.fromEntries(r.inputs.tags.map((t: { key: string; value: string }) => [t.key, t.value])) : r.inputs.tags;
+            expect(tags, `${r.type} ${r.name} tags`).to.include({ Project: "devsecops-stack", Stack: "prod", ManagedBy: "pulumi" });
+            expect(tags.Component, `${r.name} Component tag`).to.be.a("string").and.not.empty;
         }
     });
 
@@ -131,7 +111,7 @@ describe("the whole stack under mocks (prod config)", function () {
 
     describe("AuditTrail", () => {
         it("encrypts the bucket with a dedicated, rotated KMS key", () => {
-            const sse = one(resources, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
+            const sse = one(resources, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "audit-logs");
             const key = ofType(resources, "aws:kms/key:Key").find((k) => k.name === "audit-key")!;
             expect(key.inputs.enableKeyRotation).to.equal(true);
             const rule = sse.inputs.rules[0].applyServerSideEncryptionByDefault;
@@ -139,15 +119,15 @@ describe("the whole stack under mocks (prod config)", function () {
         });
 
         it("blocks all four kinds of public access and enforces bucket-owner object ownership", () => {
-            const pab = one(resources, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
+            const pab = one(resources, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "audit-logs");
             expect(pab.inputs).to.include({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
-            const own = one(resources, "aws:s3/bucketOwnershipControls:BucketOwnershipControls");
+            const own = one(resources, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "audit-logs");
             expect(own.inputs.rule.objectOwnership).to.equal("BucketOwnerEnforced");
         });
 
         it("versions the bucket, expires every object and archives only objects over 128 KiB (issue 11 item 13)", () => {
-            expect(one(resources, "aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration.status).to.equal("Enabled");
-            const [expire, archive] = one(resources, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
+            expect(one(resources, "aws:s3/bucketVersioning:BucketVersioning", "audit-logs").inputs.versioningConfiguration.status).to.equal("Enabled");
+            const [expire, archive] = one(resources, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "audit-logs").inputs.rules;
             expect([expire.status, archive.status]).to.deep.equal(["Enabled", "Enabled"]);
             expect(expire.filter).to.deep.equal({ prefix: "" });
             expect(expire.transitions).to.equal(undefined);
@@ -161,7 +141,7 @@ describe("the whole stack under mocks (prod config)", function () {
 
         it("keeps the evidence readable after destroy: audit key always retained, bucket retained without forceDestroy (item 8)", () => {
             expect(resources.find((r) => r.name === "audit-key" && r.type === "aws:kms/key:Key")!.options.retainOnDelete).to.equal(true);
-            expect(one(resources, "aws:s3/bucket:Bucket").options.retainOnDelete).to.equal(true);
+            expect(one(resources, "aws:s3/bucket:Bucket", "audit-logs").options.retainOnDelete).to.equal(true);
         });
 
         it("gives the trail's CloudWatch Logs role the documented trust, without conditions (item 1)", () => {
@@ -179,7 +159,7 @@ describe("the whole stack under mocks (prod config)", function () {
         it("lets only this trail write, with bucket-owner-full-control, and denies requests without TLS", () => {
             const trail = one(resources, "aws:cloudtrail/trail:Trail");
             const trailArn = `arn:aws:cloudtrail:eu-west-1:123456789012:trail/${trail.inputs.name}`;
-            const s = statements(one(resources, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
+            const s = statements(one(resources, "aws:s3/bucketPolicy:BucketPolicy", "audit-logs").inputs.policy);
             const writes = s.filter((x) => x.Effect === "Allow" && [x.Action].flat().includes("s3:PutObject"));
             expect(writes).to.have.length(1);
             expect(writes[0].Principal).to.deep.equal({ Service: "cloudtrail.amazonaws.com" });
@@ -215,7 +195,7 @@ describe("the whole stack under mocks (prod config)", function () {
         it("creates the trail only after the bucket policy exists, and keeps forceDestroy off", () => {
             const names = resources.map((r) => r.type);
             expect(names.indexOf("aws:cloudtrail/trail:Trail")).to.be.greaterThan(names.indexOf("aws:s3/bucketPolicy:BucketPolicy"));
-            expect(one(resources, "aws:s3/bucket:Bucket").inputs.forceDestroy).to.equal(false);
+            expect(one(resources, "aws:s3/bucket:Bucket", "audit-logs").inputs.forceDestroy).to.equal(false);
         });
     });
 
@@ -321,16 +301,16 @@ describe("stack variants under mocks", function () {
         const { resources } = await runStack({
             config: { auditEncryption: "aes256", auditForceDestroy: "true", auditTransitionDays: "30", auditExpirationDays: "400", trailCloudWatchRetentionDays: "0" },
         });
-        const sse = one(resources, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
+        const sse = one(resources, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "audit-logs");
         expect(sse.inputs.rules[0].applyServerSideEncryptionByDefault).to.deep.equal({ sseAlgorithm: "AES256" });
         expect(ofType(resources, "aws:kms/key:Key").map((k) => k.name)).to.not.include("audit-key");
         const trail = one(resources, "aws:cloudtrail/trail:Trail");
         expect(trail.inputs.kmsKeyId).to.equal(undefined);
         expect(trail.inputs.cloudWatchLogsGroupArn).to.equal(undefined);
-        expect(one(resources, "aws:s3/bucket:Bucket").inputs.forceDestroy).to.equal(true);
-        const [expire, archive] = one(resources, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
+        expect(one(resources, "aws:s3/bucket:Bucket", "audit-logs").inputs.forceDestroy).to.equal(true);
+        const [expire, archive] = one(resources, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "audit-logs").inputs.rules;
         expect([archive.transitions[0].days, expire.expiration.days]).to.deep.equal([30, 400]);
-        expect(one(resources, "aws:s3/bucket:Bucket").options.retainOnDelete).to.equal(false);
+        expect(one(resources, "aws:s3/bucket:Bucket", "audit-logs").options.retainOnDelete).to.equal(false);
     });
 
     it("adopts an existing GuardDuty detector instead of creating a second one", async () => {
@@ -348,10 +328,10 @@ describe("stack variants under mocks", function () {
             "arn:aws:securityhub:eu-west-1::standards/aws-foundational-security-best-practices/v/1.0.0",
             "arn:aws:securityhub:eu-west-1::standards/cis-aws-foundations-benchmark/v/1.4.0",
         ]);
-        const bucket = one(resources, "aws:s3/bucket:Bucket");
+        const bucket = one(resources, "aws:s3/bucket:Bucket", "audit-logs");
         const channel = one(resources, "aws:cfg/deliveryChannel:DeliveryChannel");
         expect(channel.inputs.s3BucketName).to.equal(bucket.id);
-        const policy = statements(one(resources, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
+        const policy = statements(one(resources, "aws:s3/bucketPolicy:BucketPolicy", "audit-logs").inputs.policy);
         expect(policy.some((s) => s.Principal?.Service === "config.amazonaws.com" && s.Action === "s3:PutObject")).to.equal(true);
         expect(one(resources, "aws:cfg/recorderStatus:RecorderStatus").inputs.isEnabled).to.equal(true);
     });

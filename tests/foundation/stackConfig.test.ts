@@ -6,9 +6,11 @@ import {
     CLOUDWATCH_RETENTION_DAYS,
     ConfigValidationError,
     RawSettings,
+    RESERVED_SECRET_NAMES,
     SETTING_DEFAULTS,
     validateStackSettings,
 } from "../../config/stackConfig";
+import { FAULT_INJECTION_TOKEN_SECRET, GRAFANA_ADMIN_SECRET } from "../../components/secretsVault";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const VALID: RawSettings = { operatorCidrs: ["203.0.113.0/24"] };
@@ -193,6 +195,8 @@ describe("stack config validation", () => {
 
     it("rejects secret names that collide or are reserved", () => {
         expectProblem({ generatedSecretNames: ["grafana-admin-password"] }, "providedSecretNames", "repeated: grafana-admin-password");
+        expectProblem({ generatedSecretNames: ["fault-injection-token"] }, "providedSecretNames", "repeated: fault-injection-token");
+        expect(RESERVED_SECRET_NAMES).to.deep.equal([GRAFANA_ADMIN_SECRET, FAULT_INJECTION_TOKEN_SECRET]);
         expectProblem({ generatedSecretNames: ["Bad Name"] }, "generatedSecretNames", "lowercase letters");
         expectProblem({ generatedSecretNames: [] }, "generatedSecretNames", "at least one app secret");
     });

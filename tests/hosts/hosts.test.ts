@@ -42,6 +42,14 @@ function named(resources: RecordedResource[], type: string, name: string): Recor
     return r!;
 }
 
+/** The app hosts' launch template, and the user data it boots with (decoded). */
+function appTemplate(resources: RecordedResource[]): RecordedResource {
+    return named(resources, "aws:ec2/launchTemplate:LaunchTemplate", "app-hosts");
+}
+function appUserData(resources: RecordedResource[]): string {
+    return Buffer.from(String(appTemplate(resources).inputs.userData), "base64").toString("utf8");
+}
+
 function run(tool: string, args: string[], input?: string): { status: number | null; out: string } {
     const r = spawnSync(tool, args, { input, encoding: "utf8", timeout: 60_000 });
     const pkg = ({ promtool: "prometheus", amtool: "prometheus-alertmanager" } as Record<string, string>)[tool] ?? tool;
@@ -58,10 +66,10 @@ describe("hosts under mocks (prod config)", function () {
         resources = stack.resources;
     });
 
-    it("requires IMDSv2 on every instance", () => {
-        const instances = ofType(resources, "aws:ec2/instance:Instance");
-        expect(instances).to.have.length(2);
-        for (const i of instances) expect(i.inputs.metadataOptions, i.name).to.include({ httpTokens: "required", httpEndpoint: "enabled" });
+    it("requires IMDSv2 on every instance and launch template", () => {
+        const hosts = [...ofType(resources, "aws:ec2/instance:Instance"), ...ofType(resources, "aws:ec2/launchTemplate:LaunchTemplate")];
+        expect(hosts.map((h) => h.name)).to.have.members(["monitoring-instance", "app-hosts"]);
+        for (const i of hosts) expect(i.inputs.metadataOptions, i.name).to.include({ httpTokens: "required", httpEndpoint: "enabled" });
     });
 
     it("encrypts every volume", () => {
@@ -69,20 +77,31 @@ describe("hosts under mocks (prod config)", function () {
             expect(i.inputs.rootBlockDevice.encrypted, `${i.name} root`).to.equal(true);
             for (const d of i.inputs.ebsBlockDevices ?? []) expect(d.encrypted, `${i.name} ${d.deviceName}`).to.equal(true);
         }
+        const mappings = appTemplate(resources).inputs.blockDeviceMappings;
+        expect(mappings).to.have.length.greaterThan(0);
+        // The launch template's EBS flags are strings in @pulumi/aws.
+        for (const m of mappings) expect(m.ebs.encrypted, `app-hosts ${m.deviceName}`).to.equal("true");
         const volumes = ofType(resources, "aws:ebs/volume:Volume");
         expect(volumes).to.have.length(1);
         expect(volumes[0].inputs).to.include({ encrypted: true, size: 20, type: "gp3" });
     });
 
-    it("admits ingress only from security groups or operator CIDRs — never the internet, never port 22", () => {
+    it("admits the internet only to the load balancer on 80 and 443; elsewhere security groups or operator CIDRs, never port 22", () => {
         const operators = ["203.0.113.0/24"];
         const rules = ingressRules(resources).filter((r) => !r.where.startsWith("network-endpoints"));
         expect(rules.length).to.be.greaterThan(3);
-        for (const r of rules) {
+        const internet = rules.filter((r) => r.cidrs.includes("0.0.0.0/0"));
+        expect(internet.map((r) => [r.where, r.fromPort, r.toPort])).to.have.deep.members([
+            ["front-door-80-from-internet", 80, 80],
+            ["front-door-443-from-internet", 443, 443],
+        ]);
+        for (const r of rules.filter((x) => !internet.includes(x))) {
             expect(r.cidrs.length + r.sourceGroups.length, `${r.where} has a source`).to.be.greaterThan(0);
             for (const c of r.cidrs) expect(operators, `${r.where} ${c}`).to.include(c);
             expect(r.fromPort <= 22 && 22 <= r.toPort, `${r.where} opens 22`).to.equal(false);
         }
+        const fromLb = rules.filter((r) => r.where === "app-app-from-lb");
+        expect(fromLb.map((r) => [r.fromPort, r.sourceGroups])).to.deep.equal([[3000, ["front-door-sg-id"]]]);
         const app = ingressRules(resources).filter((r) => r.where.includes("from-monitoring"));
         expect(app.map((r) => r.fromPort).sort()).to.deep.equal([3000, 9100]);
         const monitoringSg = named(resources, "aws:ec2/securityGroup:SecurityGroup", "monitoring-sg");
@@ -90,23 +109,24 @@ describe("hosts under mocks (prod config)", function () {
         expect(ingressRules(resources).filter((r) => r.where === "monitoring-sg").map((r) => r.fromPort)).to.have.members([9090, 9093, 3000]);
     });
 
-    it("keeps the app host private and gives no host an SSH key", () => {
-        const app = named(resources, "aws:ec2/instance:Instance", "app-instance");
-        expect(app.inputs.associatePublicIpAddress).to.equal(false);
-        expect(app.inputs.subnetId).to.equal("network-private-0-id");
-        for (const i of ofType(resources, "aws:ec2/instance:Instance")) expect(i.inputs.keyName, i.name).to.equal(undefined);
+    it("keeps the app hosts private, across both private subnets, and gives no host an SSH key", () => {
+        const template = appTemplate(resources);
+        expect(template.inputs.networkInterfaces.map((n: any) => n.associatePublicIpAddress)).to.deep.equal(["false"]);
+        const group = named(resources, "aws:autoscaling/group:Group", "app-hosts");
+        expect(group.inputs.vpcZoneIdentifiers).to.have.members(["network-private-0-id", "network-private-1-id"]);
+        for (const i of [...ofType(resources, "aws:ec2/instance:Instance"), template]) expect(i.inputs.keyName, i.name).to.equal(undefined);
     });
 
     it("puts no secret value in user data, commands or SSM documents, only secret ARNs", () => {
         const carriers = [
             ...ofType(resources, "aws:ec2/instance:Instance").map((i) => i.inputs.userData as string),
+            appUserData(resources),
             ...ofType(resources, "aws:ssm/document:Document").map((d) => d.inputs.content as string),
             ...ofType(resources, "command:local:Command").map((c) => JSON.stringify({ create: c.inputs.create, environment: c.inputs.environment })),
         ];
         expect(carriers.length).to.be.greaterThan(3);
         for (const text of carriers) for (const secret of stack.secretValues) expect(text).to.not.contain(secret);
-        const userData = named(resources, "aws:ec2/instance:Instance", "app-instance").inputs.userData as string;
-        expect(userData).to.contain("arn:aws:secretsmanager:eu-west-1:123456789012:secret:devsecops-stack/prod/app-session-key");
+        expect(appUserData(resources)).to.contain("arn:aws:secretsmanager:eu-west-1:123456789012:secret:devsecops-stack/prod/app-session-key");
     });
 
     it("names resources in every IAM statement; * only where AWS requires it", () => {
@@ -140,13 +160,12 @@ describe("hosts under mocks (prod config)", function () {
         expect(image.inputs.build.platform).to.equal("linux/amd64");
     });
 
-    it("gates the instance on the image scan", () => {
+    it("gates the app hosts' launch template on the image scan", () => {
         const gate = named(resources, "command:local:Command", "app-scan-gate");
         expect(gate.inputs.create).to.contain("components/scanGate/ecrScanGate.ts");
         expect(gate.inputs.environment).to.include({ MAX_CRITICAL: "0", MAX_HIGH: "-1" });
         expect(gate.inputs.environment.IMAGE_DIGEST).to.match(/@sha256:/);
-        const instance = named(resources, "aws:ec2/instance:Instance", "app-instance");
-        expect(instance.dependencies).to.include(gate.urn);
+        expect(appTemplate(resources).dependencies).to.include(gate.urn);
     });
 
     it("sends CPU > 80 % for 10 minutes and status-check alarms to the alerts topic", () => {
@@ -154,7 +173,11 @@ describe("hosts under mocks (prod config)", function () {
         expect(cpu.inputs).to.include({ metricName: "CPUUtilization", threshold: 80, period: 60, evaluationPeriods: 10, comparisonOperator: "GreaterThanThreshold" });
         const status = named(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", "app-status");
         expect(status.inputs.metricName).to.equal("StatusCheckFailed");
-        for (const a of [cpu, status]) expect(a.inputs.alarmActions).to.deep.equal([stack.outputs.alertTopicArn]);
+        for (const a of [cpu, status]) {
+            expect(a.inputs.alarmActions).to.deep.equal([stack.outputs.alertTopicArn]);
+            // Per group, not per instance: the alarms outlive every replacement.
+            expect(Object.keys(a.inputs.dimensions), a.name).to.deep.equal(["AutoScalingGroupName"]);
+        }
     });
 
     it("creates the app and platform log groups with 30 and 90 days, and the app logs through awslogs without creating groups", () => {
@@ -162,8 +185,9 @@ describe("hosts under mocks (prod config)", function () {
         for (const n of ["app-platform-logs", "monitoring-prometheus", "monitoring-grafana"]) {
             expect(named(resources, "aws:cloudwatch/logGroup:LogGroup", n).inputs.retentionInDays, n).to.equal(90);
         }
-        const userData = named(resources, "aws:ec2/instance:Instance", "app-instance").inputs.userData as string;
-        expect(userData).to.contain("--log-driver awslogs").and.contain("awslogs-create-group=false").and.contain("--read-only").and.contain("--user 65532:65532");
+        expect(appUserData(resources)).to.contain("--log-driver awslogs").and.contain("awslogs-create-group=false").and.contain("--read-only").and.contain("--user 65532:65532");
+        // A slow CloudWatch Logs drops lines rather than blocking the app's stdout (issue 17 item 6).
+        expect(appUserData(resources).match(/--log-opt mode=non-blocking --log-opt max-buffer-size=\d+m/g)).to.have.length(2);
     });
 
     it("provisions Grafana through the explicit provider, after the health wait", () => {
@@ -183,10 +207,14 @@ describe("hosts under mocks (prod config)", function () {
     });
 
     it("starts the app without fault injection unless appFaultInjection is set for a drill", async () => {
-        const userData = (rs: RecordedResource[]) => named(rs, "aws:ec2/instance:Instance", "app-instance").inputs.userData as string;
-        expect(userData(resources)).to.contain("--env FAULT_INJECTION=false").and.not.contain("FAULT_INJECTION=true");
+        expect(appUserData(resources)).to.contain("--env FAULT_INJECTION=false").and.not.contain("FAULT_INJECTION=true");
         const drill = await runStack({ config: { appFaultInjection: "true" } });
-        expect(userData(drill.resources)).to.contain("--env FAULT_INJECTION=true");
+        expect(appUserData(drill.resources)).to.contain("--env FAULT_INJECTION=true");
+        // The drill's bearer token: generated in the vault, fetched at boot into the env file like any app secret.
+        expect(appUserData(resources)).to.not.contain("FAULT_INJECTION_TOKEN");
+        expect(appUserData(drill.resources)).to.match(/fetch_secret '?FAULT_INJECTION_TOKEN'? '?arn:aws:secretsmanager:[^ ]*fault-injection-token/);
+        const tokenSecret = named(drill.resources, "aws:secretsmanager/secret:Secret", "secrets-fault-injection-token");
+        expect(tokenSecret.inputs.name).to.match(/\/fault-injection-token$/);
     });
 
     it("exports each log group's configured retention for verify", () => {
@@ -198,13 +226,15 @@ describe("hosts under mocks (prod config)", function () {
             "/aws/ec2/prod/monitoring-host": 90,
             "/aws/vpc/prod/network-flow-logs": 90,
             "/aws/cloudtrail/devsecops-stack-prod": 90,
+            "aws-waf-logs-devsecops-stack-prod": 90,
         });
     });
 
     it("skips Grafana provisioning when grafana:provision is false", async () => {
         const { resources: r } = await runStack({ config: { "grafana:provision": "false" } });
         expect(r.filter((x) => x.type.startsWith("grafana:"))).to.deep.equal([]);
-        expect(ofType(r, "aws:ec2/instance:Instance")).to.have.length(2);
+        expect(ofType(r, "aws:ec2/instance:Instance")).to.have.length(1);
+        expect(ofType(r, "aws:autoscaling/group:Group")).to.have.length(1);
     });
 
     it("issue 11 item 3: each hosted deploy path (deploy.yml, Pulumi Deployments) registers nothing that waits on Grafana", async () => {
@@ -254,6 +284,7 @@ describe("host user data and scripts pass cloud-init schema and shellcheck", fun
     this.timeout(60_000);
     const appInput = {
         region: "eu-west-1",
+        hostName: "devsecops-stack-prod-app",
         imageRef: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/devsecops-stack-prod/devsecops-app@sha256:" + "ab".repeat(32),
         appVersion: "src-0123456789abcdef",
         secretArns: { APP_SESSION_KEY: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:devsecops-stack/prod/app-session-key-AbCdEf" },
@@ -262,6 +293,7 @@ describe("host user data and scripts pass cloud-init schema and shellcheck", fun
     };
     const monitoringInput = {
         region: "eu-west-1",
+        hostName: "devsecops-stack-prod-monitoring",
         dataVolumeId: "vol-0123456789abcdef0",
         prometheusRetentionDays: 15,
         grafanaAdminSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:devsecops-stack/prod/grafana-admin-password-AbCdEf",

@@ -14,6 +14,8 @@ import { findBinary, freePort, httpRequest } from "../../scripts/local/harness";
  */
 
 const ROOT = path.resolve(__dirname, "..", "..");
+const FAULT_TOKEN = "fleet-test-drill-token-0123456789abcdef";
+const FAULT_AUTH = { authorization: `Bearer ${FAULT_TOKEN}` };
 const HOSTS = [
     { instance: "i-0aaaaaaaaaaaaaaa1", name: "devsecops-stack-dev-app" },
     { instance: "i-0bbbbbbbbbbbbbbb2", name: "devsecops-stack-dev-app" },
@@ -78,7 +80,7 @@ describe("observability: two hosts with one Name tag stay two series; HighErrorR
             return c;
         };
         ports.forEach((port) => {
-            launch(process.execPath, [path.join(ROOT, "app", "dist", "main.js")], { PORT: String(port), HOST: "127.0.0.1", FAULT_INJECTION: "true", FAULT_ERROR_RATIO: "0", LOG_LEVEL: "warn" });
+            launch(process.execPath, [path.join(ROOT, "app", "dist", "main.js")], { PORT: String(port), HOST: "127.0.0.1", FAULT_INJECTION: "true", FAULT_INJECTION_TOKEN: FAULT_TOKEN, FAULT_ERROR_RATIO: "0", LOG_LEVEL: "warn" });
             apps.push(`http://127.0.0.1:${port}`);
         });
         launch(prometheus, [`--config.file=${path.join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${path.join(dir, "data")}`, `--web.listen-address=127.0.0.1:${promPort}`]);
@@ -130,7 +132,7 @@ describe("observability: two hosts with one Name tag stay two series; HighErrorR
 
     it("an error burst on one host fires HighErrorRate for that instance only; prints breach → firing", async () => {
         const breach = Date.now();
-        const r = await httpRequest(`${apps[0]}/fault`, "PUT", JSON.stringify({ errorRatio: 0.5 }));
+        const r = await httpRequest(`${apps[0]}/fault`, "PUT", JSON.stringify({ errorRatio: 0.5 }), FAULT_AUTH);
         expect(r.status).to.equal(200);
         try {
             const firing = await waitFor(
@@ -149,7 +151,7 @@ describe("observability: two hosts with one Name tag stay two series; HighErrorR
             expect(other, "the healthy host's HighErrorRate").to.deep.equal([]);
             console.log(`      breach → HighErrorRate firing for ${HOSTS[0].instance} only: ${firedAfter.toFixed(1)} s (1 s scrape and evaluation, for: 5s, 50 % errors)`);
         } finally {
-            await httpRequest(`${apps[0]}/fault`, "PUT", JSON.stringify({ errorRatio: 0 })).catch(() => undefined);
+            await httpRequest(`${apps[0]}/fault`, "PUT", JSON.stringify({ errorRatio: 0 }), FAULT_AUTH).catch(() => undefined);
         }
     });
 });

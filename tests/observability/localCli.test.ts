@@ -3,7 +3,7 @@ import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { findBinary, httpRequest } from "../../scripts/local/harness";
+import { FAULT_TOKEN_FILE, findBinary, httpRequest } from "../../scripts/local/harness";
 import { parseLocalArgs } from "../../scripts/local/main";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -148,7 +148,8 @@ describe("observability: npm run local", function () {
             );
             const url = (name: string) => new RegExp(`^${name} +(\\S+)`, "m").exec(cli!.output())![1];
             const [appUrl, prometheusUrl, configDir] = [url("app"), url("prometheus"), url("configs")];
-            expect(JSON.parse((await httpRequest(`${appUrl}/fault`)).body)).to.deep.equal({ errorRatio: 0.1 });
+            const token = fs.readFileSync(path.join(configDir, FAULT_TOKEN_FILE), "utf8");
+            expect(JSON.parse((await httpRequest(`${appUrl}/fault`, "GET", undefined, { authorization: `Bearer ${token}` })).body)).to.deep.equal({ errorRatio: 0.1 });
 
             const ratio = await within(
                 "a recorded error ratio",

@@ -49,13 +49,13 @@ describe("policy pack over the whole prod stack (under mocks)", function () {
     const mistakes: { what: string; make: () => RecordedResource[]; policy: string; message: RegExp }[] = [
         {
             what: "public-access block off",
-            make: () => mutate("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", undefined, (i) => (i.restrictPublicBuckets = false)),
+            make: () => mutate("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "audit-logs", (i) => (i.restrictPublicBuckets = false)),
             policy: "s3-public-access-block",
             message: /public access block flags not true: restrictPublicBuckets/,
         },
         {
-            what: "IMDSv1 on the app host",
-            make: () => mutate("aws:ec2/instance:Instance", "app-instance", (i) => (i.metadataOptions.httpTokens = "optional")),
+            what: "IMDSv1 on the app hosts' launch template",
+            make: () => mutate("aws:ec2/launchTemplate:LaunchTemplate", "app-hosts", (i) => (i.metadataOptions.httpTokens = "optional")),
             policy: "ec2-imdsv2-required",
             message: /IMDSv1 allowed/,
         },

@@ -78,6 +78,7 @@ describe("verify: Prometheus, Grafana, drill and CLI against the live local stac
             AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
         };
         local = await startLocalObservability();
+        cliEnv.FAULT_INJECTION_TOKEN = local.faultToken;
         stopTraffic = local.startTraffic(20);
         grafana = await startGrafanaStub({ prometheusUrl: local.prometheusUrl, token: TOKEN, dashboards: { [DASHBOARD_UID]: JSON.parse(loadDashboardJson()) } });
     });
@@ -212,10 +213,10 @@ describe("verify: Prometheus, Grafana, drill and CLI against the live local stac
             plainApp?.kill("SIGTERM");
         });
 
-        const faultRatio = async () => JSON.parse((await httpRequest(`${local.appUrl}/fault`)).body).errorRatio as number;
+        const faultRatio = async () => JSON.parse((await httpRequest(`${local.appUrl}/fault`, "GET", undefined, local.faultAuth)).body).errorRatio as number;
 
         it("fault injection off (GET /fault → 404): says so and how to enable it", async () => {
-            const r = await runAlertDrill({ appUrl: plainAppUrl, prometheusUrl: local.prometheusUrl, timeoutMs: 10_000 });
+            const r = await runAlertDrill({ appUrl: plainAppUrl, faultToken: local.faultToken, prometheusUrl: local.prometheusUrl, timeoutMs: 10_000 });
             expect(r.ok).to.equal(false);
             expect(r.evidence).to.equal(`fault injection is off at ${plainAppUrl} (GET /fault → 404)`);
             expect(r.hint).to.contain("FAULT_INJECTION=true");
@@ -223,14 +224,14 @@ describe("verify: Prometheus, Grafana, drill and CLI against the live local stac
 
         it("unreachable app: points at the SSM port-forward tunnel and --app-url", async () => {
             const url = await closedPortUrl();
-            const r = await runAlertDrill({ appUrl: url, prometheusUrl: local.prometheusUrl, timeoutMs: 10_000 });
+            const r = await runAlertDrill({ appUrl: url, faultToken: local.faultToken, prometheusUrl: local.prometheusUrl, timeoutMs: 10_000 });
             expect(r.evidence).to.equal(`the app unreachable at ${url} (ECONNREFUSED)`);
             expect(r.hint).to.contain("AWS-StartPortForwardingSession").and.to.contain("--app-url");
         });
 
         it("interrupted (Ctrl-C) while waiting: stops and turns the fault off", async () => {
             const interrupt = new AbortController();
-            const drill = runAlertDrill({ appUrl: local.appUrl, prometheusUrl: local.prometheusUrl, timeoutMs: 60_000, signal: interrupt.signal, pollMs: 200 });
+            const drill = runAlertDrill({ appUrl: local.appUrl, faultToken: local.faultToken, prometheusUrl: local.prometheusUrl, timeoutMs: 60_000, signal: interrupt.signal, pollMs: 200 });
             const deadline = Date.now() + 10_000;
             while ((await faultRatio()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
             expect(await faultRatio()).to.equal(0.5);
@@ -268,7 +269,7 @@ describe("verify: Prometheus, Grafana, drill and CLI against the live local stac
 
         it("HighErrorRate goes pending then firing; the fault is off again afterwards", async () => {
             const progress: string[] = [];
-            const r = await runAlertDrill({ appUrl: local.appUrl, prometheusUrl: local.prometheusUrl, timeoutMs: 90_000, pollMs: 500, progress: (m) => progress.push(m) });
+            const r = await runAlertDrill({ appUrl: local.appUrl, faultToken: local.faultToken, prometheusUrl: local.prometheusUrl, timeoutMs: 90_000, pollMs: 500, progress: (m) => progress.push(m) });
             expect(r.ok, `${r.evidence} / ${r.hint}`).to.equal(true);
             expect(r.evidence).to.match(/^HighErrorRate pending after \d+ s, firing after \d+ s; fault off again$/);
             expect(await faultRatio()).to.equal(0);
@@ -277,7 +278,7 @@ describe("verify: Prometheus, Grafana, drill and CLI against the live local stac
         });
 
         it("refuses to prove anything while HighErrorRate is already active (right after the drill above), leaving the fault off", async () => {
-            const r = await runAlertDrill({ appUrl: local.appUrl, prometheusUrl: local.prometheusUrl, timeoutMs: 10_000 });
+            const r = await runAlertDrill({ appUrl: local.appUrl, faultToken: local.faultToken, prometheusUrl: local.prometheusUrl, timeoutMs: 10_000 });
             expect(r.ok).to.equal(false);
             expect(r.evidence).to.match(/^HighErrorRate already (pending|firing)/);
             expect(await faultRatio()).to.equal(0);
