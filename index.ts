@@ -63,6 +63,7 @@ const monitoring = new MonitoringHost("monitoring", {
     slo: { ...DEFAULT_SLO_TARGETS, availability: settings.alerts.sloAvailabilityTarget, latency: settings.alerts.sloLatencyTarget },
     prometheusRetentionDays: settings.hosts.prometheusRetentionDays,
     prometheusVolumeGiB: settings.hosts.prometheusVolumeGiB,
+    prometheusSnapshotsKept: settings.hosts.prometheusSnapshotsKept,
     platformLogRetentionDays: settings.hosts.platformLogRetentionDays,
     ampWorkspaceArn: settings.hosts.ampWorkspaceArn,
     logsKmsKeyArn,

@@ -12,6 +12,7 @@ import { monitoringHostPolicy } from "./iam/hostPolicies";
 import { MONITORING_BOOT_SERVICE, renderConfigShippingScript, renderMonitoringHostUserData } from "./cloudInit/monitoringHostUserData";
 import { bootFailureAlarm, hardenedInstanceArgs, instanceRole } from "./hostBaseline";
 import { stackPrefix, standardTags } from "./tags";
+import { serviceTrustPolicy } from "./policyDocument";
 
 /** The tag EC2 service discovery selects app hosts by; ObservedAppHost sets it. */
 export const DISCOVERY_TAG_KEY = "MonitoringTarget";
@@ -32,6 +33,8 @@ export interface MonitoringHostArgs {
     slo?: SloTargets;
     prometheusRetentionDays: number;
     prometheusVolumeGiB: number;
+    /** Daily snapshots of the data volume kept by Data Lifecycle Manager. */
+    prometheusSnapshotsKept: number;
     platformLogRetentionDays: number;
     ampWorkspaceArn?: string;
     /** Customer-managed key for this host's log groups (LogsEncryptionKey). */
@@ -39,6 +42,9 @@ export interface MonitoringHostArgs {
     /** What the first boot reads and must exist before the instance does: the Grafana admin secret's version. */
     bootPrerequisites?: pulumi.Resource[];
 }
+
+/** The tag Data Lifecycle Manager selects the data volume by (value: the stack's volume name). */
+export const SNAPSHOT_TAG_KEY = "DevSecOpsSnapshots";
 
 /** Ports operators use: Prometheus, Alertmanager, Grafana. */
 export const OPERATOR_PORTS = [
@@ -102,6 +108,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
         const tags = (extra: Record<string, string> = {}) => standardTags("monitoring-host", extra);
         const prefix = stackPrefix();
         const monitoringHostName = `${prefix}-monitoring`;
+        const snapshotTag = `${prefix}-monitoring-data`;
         const stack = pulumi.getStack();
         const region = aws.getRegionOutput({}, parent).region;
 
@@ -149,8 +156,34 @@ export class MonitoringHost extends pulumi.ComponentResource {
             size: args.prometheusVolumeGiB,
             type: "gp3",
             encrypted: true,
-            tags: tags({ Name: `${prefix}-monitoring-data` }),
+            tags: tags({ Name: `${prefix}-monitoring-data`, [SNAPSHOT_TAG_KEY]: snapshotTag }),
         }, { parent: this, protect: false });
+
+        // Daily snapshots, the newest prometheusSnapshotsKept kept: a lost or corrupted volume costs a day of
+        // metrics, not all of them. The volume uses the default aws/ebs key, which the service role may use
+        // (Amazon EBS User Guide, "IAM service roles for Amazon Data Lifecycle Manager").
+        const snapshotRole = new aws.iam.Role(`${name}-snapshots`, {
+            assumeRolePolicy: serviceTrustPolicy("dlm.amazonaws.com"),
+            managedPolicyArns: ["arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"],
+            tags: tags(),
+        }, parent);
+        new aws.dlm.LifecyclePolicy(`${name}-snapshots`, {
+            description: `${prefix} Prometheus data volume, daily`,
+            executionRoleArn: snapshotRole.arn,
+            state: "ENABLED",
+            policyDetails: {
+                policyType: "EBS_SNAPSHOT_MANAGEMENT",
+                resourceTypes: ["VOLUME"],
+                targetTags: { [SNAPSHOT_TAG_KEY]: snapshotTag },
+                schedules: [{
+                    name: "daily",
+                    createRule: { interval: 24, intervalUnit: "HOURS", times: "03:00" },
+                    retainRule: { count: args.prometheusSnapshotsKept },
+                    copyTags: true,
+                }],
+            },
+            tags: tags(),
+        }, parent);
 
         const instance = new aws.ec2.Instance(`${name}-instance`, {
             ...hardenedInstanceArgs(this),
@@ -168,6 +201,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
                         hostName: monitoringHostName,
                         dataVolumeId: volumeId,
                         prometheusRetentionDays: args.prometheusRetentionDays,
+                        prometheusVolumeGiB: args.prometheusVolumeGiB,
                         grafanaAdminSecretArn: secretArn,
                         prometheusLogGroup: promLog,
                         grafanaLogGroup: grafanaLog,
@@ -183,6 +217,24 @@ export class MonitoringHost extends pulumi.ComponentResource {
             // the data volume survives (attachment below is delete-first).
             // Waits for its role's policies and the secret version: the first boot reads both (IAM is eventually consistent).
         }, { parent: this, dependsOn: [hostPolicy, secretPolicy, ...(args.bootPrerequisites ?? [])] });
+
+        // The host is watched by something other than itself: EC2 recovers it onto healthy hardware (same id,
+        // addresses and volumes) when the system status check fails (CloudWatch User Guide, "Create alarms
+        // that stop, terminate, reboot, or recover an instance"), and the alerts topic hears of it.
+        new aws.cloudwatch.MetricAlarm(`${name}-recover`, {
+            alarmDescription: `${monitoringHostName}: system status check failed for 2 minutes; EC2 recovers the instance`,
+            namespace: "AWS/EC2",
+            metricName: "StatusCheckFailed_System",
+            dimensions: { InstanceId: instance.id },
+            statistic: "Maximum",
+            period: 60,
+            evaluationPeriods: 2,
+            threshold: 1,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            alarmActions: [pulumi.interpolate`arn:aws:automate:${region}:ec2:recover`, args.alertTopicArn],
+            okActions: [args.alertTopicArn],
+            tags: tags(),
+        }, parent);
 
         bootFailureAlarm(name, { bootServiceName: MONITORING_BOOT_SERVICE, hostName: monitoringHostName, alertTopicArn: args.alertTopicArn, tags: tags() }, this);
 

@@ -21,6 +21,10 @@ export const TRUST_CONDITION_KEYS: Record<string, { keys: string[]; source: stri
         keys: ["aws:SourceAccount", "aws:SourceArn"],
         source: "Amazon VPC User Guide, 'IAM role for publishing flow logs to CloudWatch Logs' (confused-deputy keys)",
     },
+    "dlm.amazonaws.com": {
+        keys: [],
+        source: "Amazon EBS User Guide, 'IAM service roles for Amazon Data Lifecycle Manager' (custom role trust: dlm.amazonaws.com, no conditions)",
+    },
     "config.amazonaws.com": {
         keys: ["aws:SourceAccount", "aws:SourceArn"],
         source: "AWS Config Developer Guide, 'Permissions for the IAM Role Assigned to AWS Config' (adding an IAM trust policy to your role)",

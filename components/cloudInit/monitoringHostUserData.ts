@@ -9,6 +9,16 @@ import { HOST_IMAGES } from "./hostImages";
 /** The monitoring host's boot unit (cloudConfig.ts bootService); its BootFailed alarm is keyed by it. */
 export const MONITORING_BOOT_SERVICE = "devsecops-monitoring";
 
+/**
+ * Prometheus's size-based retention for a data volume of `volumeGiB`: 80 % of it, in MB (Prometheus
+ * units are powers of two). The cap counts blocks only, so the rest is room for the WAL, a compaction
+ * in progress and Alertmanager's data on the same volume; whichever of time and size is reached first
+ * deletes the oldest block (Prometheus docs, "Storage": --storage.tsdb.retention.size).
+ */
+export function prometheusRetentionSize(volumeGiB: number): string {
+    return `${Math.floor(volumeGiB * 1024 * 0.8)}MB`;
+}
+
 export interface MonitoringHostUserDataInput {
     region: string;
     /** The stack-prefixed host name: the BootFailed metric's Host dimension. */
@@ -16,6 +26,8 @@ export interface MonitoringHostUserDataInput {
     /** The encrypted TSDB volume, found by its id (NVMe device names are not stable). */
     dataVolumeId: string;
     prometheusRetentionDays: number;
+    /** The data volume's size: Prometheus's blocks are capped below it (prometheusRetentionSize). */
+    prometheusVolumeGiB: number;
     grafanaAdminSecretArn: string;
     prometheusLogGroup: string;
     grafanaLogGroup: string;
@@ -84,7 +96,7 @@ docker run -d --name prometheus --restart unless-stopped --net host \\
     "\${log_opts[@]}" --log-opt awslogs-group=${q(input.prometheusLogGroup, "prometheusLogGroup")} \\
     ${q(images.prometheus, "prometheus image")} \\
     --config.file=/etc/prometheus/prometheus.yml --storage.tsdb.path=/prometheus \\
-    --storage.tsdb.retention.time=${input.prometheusRetentionDays}d --web.enable-lifecycle
+    --storage.tsdb.retention.time=${input.prometheusRetentionDays}d --storage.tsdb.retention.size=${prometheusRetentionSize(input.prometheusVolumeGiB)} --web.enable-lifecycle
 
 docker run -d --name alertmanager --restart unless-stopped --net host \\
     --user 65534:65534 --cap-drop ALL --security-opt no-new-privileges --read-only \\

@@ -15,6 +15,7 @@ export const TAGGABLE_TYPES = [
     "aws:cloudwatch/logGroup:LogGroup",
     "aws:cloudwatch/metricAlarm:MetricAlarm",
     "aws:ebs/volume:Volume",
+    "aws:dlm/lifecyclePolicy:LifecyclePolicy",
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
     "aws:ec2/eip:Eip",
     "aws:ec2/flowLog:FlowLog",

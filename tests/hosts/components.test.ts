@@ -145,6 +145,7 @@ describe("host components composed with stand-in foundation outputs", function (
         thresholds: { errorRatio: 0.05, latencyP95Seconds: 0.5, cpuPercent: 80, memoryPercent: 85, diskFreePercent: 10 },
         prometheusRetentionDays: 15,
         prometheusVolumeGiB: 30,
+        prometheusSnapshotsKept: 7,
         platformLogRetentionDays: 90,
         ...overrides,
     });

@@ -217,6 +217,38 @@ describe("hosts under mocks (prod config)", function () {
         expect(tokenSecret.inputs.name).to.match(/\/fault-injection-token$/);
     });
 
+    it("watches the monitoring host from outside: EC2 recovers it on a failed system check, and the alerts topic hears of it", () => {
+        const instance = named(resources, "aws:ec2/instance:Instance", "monitoring-instance");
+        const recover = ofType(resources, "aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.inputs.metricName === "StatusCheckFailed_System");
+        expect(recover, "a StatusCheckFailed_System alarm").to.not.equal(undefined);
+        expect(recover!.inputs.dimensions).to.deep.equal({ InstanceId: instance.id });
+        expect(recover!.inputs.alarmActions).to.deep.equal(["arn:aws:automate:eu-west-1:ec2:recover", stack.outputs.alertTopicArn]);
+    });
+
+    it("snapshots the Prometheus volume daily through Data Lifecycle Manager, keeping prometheusSnapshotsKept, selected by the volume's own tag", () => {
+        const volume = ofType(resources, "aws:ebs/volume:Volume")[0];
+        const policy = ofType(resources, "aws:dlm/lifecyclePolicy:LifecyclePolicy");
+        expect(policy).to.have.length(1);
+        const details = policy[0].inputs.policyDetails;
+        expect(details.resourceTypes).to.deep.equal(["VOLUME"]);
+        // The target tags select this volume, and nothing else in the stack carries them.
+        for (const [k, v] of Object.entries(details.targetTags)) expect(volume.inputs.tags[k], k).to.equal(v);
+        const alsoTagged = resources.filter((r) => r !== volume && Object.entries(details.targetTags).every(([k, v]) => r.inputs.tags?.[k] === v));
+        expect(alsoTagged.map((r) => r.name)).to.deep.equal([]);
+        expect(details.schedules[0]).to.deep.include({ retainRule: { count: 7 } });
+        expect(details.schedules[0].createRule).to.include({ interval: 24, intervalUnit: "HOURS" });
+        const role = resources.find((r) => r.type === "aws:iam/role:Role" && r.state.arn === policy[0].inputs.executionRoleArn);
+        expect(JSON.parse(role!.inputs.assumeRolePolicy).Statement[0].Principal).to.deep.equal({ Service: "dlm.amazonaws.com" });
+    });
+
+    it("caps Prometheus's blocks below the data volume (size retention beside time retention)", () => {
+        const userData = String(named(resources, "aws:ec2/instance:Instance", "monitoring-instance").inputs.userData);
+        const mb = Number(/--storage\.tsdb\.retention\.size=(\d+)MB/.exec(userData)?.[1]);
+        const volumeMb = ofType(resources, "aws:ebs/volume:Volume")[0].inputs.size * 1024;
+        expect(mb).to.be.greaterThan(volumeMb / 2).and.below(volumeMb * 0.9);
+        expect(userData).to.match(/--storage\.tsdb\.retention\.time=\d+d/);
+    });
+
     it("exports each log group's configured retention for verify", () => {
         expect(stack.outputs.logRetentionDays).to.deep.equal({
             "/aws/ec2/prod/devsecops-app": 30,
@@ -296,6 +328,7 @@ describe("host user data and scripts pass cloud-init schema and shellcheck", fun
         hostName: "devsecops-stack-prod-monitoring",
         dataVolumeId: "vol-0123456789abcdef0",
         prometheusRetentionDays: 15,
+        prometheusVolumeGiB: 20,
         grafanaAdminSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:devsecops-stack/prod/grafana-admin-password-AbCdEf",
         prometheusLogGroup: "/aws/ec2/prod/prometheus",
         grafanaLogGroup: "/aws/ec2/prod/grafana",
