@@ -422,7 +422,8 @@ export function createApp(settings: AppSettings, destination?: pino.DestinationS
                 };
                 // Idle connections are not closed at once (http.Server#close would): a request may be on its way.
                 timers.push(setTimeout(() => {
-                    for (const [socket, c] of connections) if (c.unanswered === 0 && socket.bytesRead === c.bytesReadWhenAnswered) socket.end();
+                    // end() then destroy once written: the server allows half-open sockets, and a peer (or a proxy) may never close its side.
+                    for (const [socket, c] of connections) if (c.unanswered === 0 && socket.bytesRead === c.bytesReadWhenAnswered) socket.end(() => socket.destroy());
                 }, IDLE_GRACE_MS));
                 // The bound: whatever is still open is answered and closed.
                 timers.push(setTimeout(() => {

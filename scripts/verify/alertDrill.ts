@@ -29,7 +29,7 @@ export interface AlertDrillOptions {
 export function appReachHint(appUrl: string): string {
     return (
         `the app (${appUrl}) is in a private subnet: open a tunnel from your machine, e.g. ` +
-        `aws ssm start-session --target <appInstanceId output> --document-name AWS-StartPortForwardingSession --parameters '{"portNumber":["3000"],"localPortNumber":["13000"]}', ` +
+        `aws ssm start-session --target <an instance of the autoScalingGroupName output> --document-name AWS-StartPortForwardingSession --parameters '{"portNumber":["3000"],"localPortNumber":["13000"]}', ` +
         "then rerun with --app-url http://127.0.0.1:13000"
     );
 }

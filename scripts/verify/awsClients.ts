@@ -1,8 +1,11 @@
 import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GuardDutyClient } from "@aws-sdk/client-guardduty";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { WAFV2Client } from "@aws-sdk/client-wafv2";
 
 /** One set of SDK v3 clients for the stack's region, each call bounded in time. */
 export interface AwsClients {
@@ -12,6 +15,9 @@ export interface AwsClients {
     guardDuty: GuardDutyClient;
     s3: S3Client;
     secrets: SecretsManagerClient;
+    elbv2: ElasticLoadBalancingV2Client;
+    wafv2: WAFV2Client;
+    ec2: EC2Client;
 }
 
 export function createAwsClients(region: string): AwsClients {
@@ -23,11 +29,14 @@ export function createAwsClients(region: string): AwsClients {
         guardDuty: new GuardDutyClient(config),
         s3: new S3Client(config),
         secrets: new SecretsManagerClient(config),
+        elbv2: new ElasticLoadBalancingV2Client(config),
+        wafv2: new WAFV2Client(config),
+        ec2: new EC2Client(config),
     };
 }
 
 export function destroyAwsClients(clients: AwsClients): void {
-    for (const c of [clients.cloudTrail, clients.logs, clients.guardDuty, clients.s3, clients.secrets]) c.destroy();
+    for (const c of [clients.cloudTrail, clients.logs, clients.guardDuty, clients.s3, clients.secrets, clients.elbv2, clients.wafv2, clients.ec2]) c.destroy();
 }
 
 export function ageText(ms: number): string {

@@ -1,7 +1,7 @@
 /** The shape every verification check shares, so the runner, the table and --json treat them alike. */
 
-export type CheckGroup = "prometheus" | "grafana" | "drill" | "logs" | "cloudtrail" | "guardduty" | "s3";
-export const CHECK_GROUPS: readonly CheckGroup[] = ["prometheus", "grafana", "drill", "logs", "cloudtrail", "guardduty", "s3"];
+export type CheckGroup = "frontdoor" | "prometheus" | "grafana" | "drill" | "logs" | "cloudtrail" | "guardduty" | "s3";
+export const CHECK_GROUPS: readonly CheckGroup[] = ["frontdoor", "prometheus", "grafana", "drill", "logs", "cloudtrail", "guardduty", "s3"];
 
 /** What a check found: evidence always; a hint saying how to fix it when it failed. */
 export interface CheckOutcome {

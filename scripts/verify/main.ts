@@ -7,6 +7,7 @@ import { parseVerifyArgs, USAGE, VerifyArgs } from "./cliArgs";
 import { cloudTrailChecks } from "./cloudTrailChecks";
 import { cloudWatchLogsChecks } from "./cloudWatchLogsChecks";
 import { drillToken } from "./drillToken";
+import { frontDoorChecks } from "./frontDoorChecks";
 import { grafanaChecks } from "./grafanaChecks";
 import { guardDutyChecks } from "./guardDutyChecks";
 import { prometheusChecks } from "./prometheusChecks";
@@ -24,6 +25,7 @@ const DRILL_NAME = `Alert drill: ${ALERT_NAME} fires on synthetic 5xx`;
 
 export function buildChecks(args: VerifyArgs, outputs: StackOutputs, env: NodeJS.ProcessEnv, clients: () => AwsClients): Check[] {
     return [
+        ...frontDoorChecks(outputs, clients),
         ...prometheusChecks(outputs),
         ...grafanaChecks(outputs, env),
         ...cloudWatchLogsChecks(outputs, clients, args.logWindowMinutes),

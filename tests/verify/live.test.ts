@@ -364,7 +364,7 @@ describe("verify: Prometheus, Grafana, drill and CLI against the live local stac
 
             const group = await runCli(["--outputs", missingFile, "--only", "prometheus,kubernetes"], cliEnv);
             expect(group.code).to.equal(2);
-            expect(group.stderr).to.contain('--only "prometheus,kubernetes": unknown group kubernetes; allowed: prometheus, grafana, drill, logs, cloudtrail, guardduty, s3');
+            expect(group.stderr).to.contain('--only "prometheus,kubernetes": unknown group kubernetes; allowed: frontdoor, prometheus, grafana, drill, logs, cloudtrail, guardduty, s3');
         });
 
         it("--stack without the pulumi CLI: exit 2 and says to install it or use --outputs", async () => {
