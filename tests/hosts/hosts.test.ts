@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
+import { SHUTDOWN_DRAIN_MS } from "../../app/src/server";
 import { renderAppHostUserData } from "../../components/cloudInit/appHostUserData";
 import { renderConfigShippingScript, renderMonitoringHostUserData, ShippedMonitoringConfig } from "../../components/cloudInit/monitoringHostUserData";
 import { DEFAULT_ALERT_THRESHOLDS, renderAlertmanagerConfig, renderAlertRules, renderPrometheusConfig, renderRecordingRules } from "../../prometheus";
@@ -215,6 +216,29 @@ describe("hosts under mocks (prod config)", function () {
         expect(appUserData(drill.resources)).to.match(/fetch_secret '?FAULT_INJECTION_TOKEN'? '?arn:aws:secretsmanager:[^ ]*fault-injection-token/);
         const tokenSecret = named(drill.resources, "aws:secretsmanager/secret:Secret", "secrets-fault-injection-token");
         expect(tokenSecret.inputs.name).to.match(/\/fault-injection-token$/);
+    });
+
+    it("rolls a new image out without downtime: numbered template version, launch before terminate, rollback on the unhealthy-hosts alarm, drained targets", () => {
+        const template = appTemplate(resources);
+        const group = named(resources, "aws:autoscaling/group:Group", "app-hosts");
+        // A numbered version (what rollback returns to), never $Latest/$Default.
+        expect(group.inputs.launchTemplate).to.deep.equal({ id: template.id, version: String(template.state.latestVersion) });
+        expect(template.inputs.updateDefaultVersion).to.equal(true);
+        const refresh = group.inputs.instanceRefresh;
+        expect(refresh.strategy).to.equal("Rolling");
+        expect(refresh.preferences).to.include({ minHealthyPercentage: 100, maxHealthyPercentage: 200, autoRollback: true, skipMatching: true });
+        const unhealthy = named(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", "front-door-unhealthy-hosts");
+        expect(refresh.preferences.alarmSpecification.alarms).to.deep.equal([unhealthy.state.name ?? unhealthy.inputs.name ?? unhealthy.name]);
+        // Health from the load balancer; new hosts count only once /health answers there.
+        const targetGroup = named(resources, "aws:lb/targetGroup:TargetGroup", "front-door-app");
+        expect(group.inputs).to.include({ healthCheckType: "ELB", minElbCapacity: 2, minSize: 2, maxSize: 4 });
+        expect(group.inputs.targetGroupArns).to.deep.equal([targetGroup.state.arn]);
+        expect(targetGroup.inputs.healthCheck).to.include({ path: "/health" });
+        // Drained longer than the app's own shutdown bound, so the app never sees traffic it must cut.
+        expect(targetGroup.inputs.deregistrationDelay * 1000).to.be.greaterThan(SHUTDOWN_DRAIN_MS);
+        // No desired capacity: an update must not reset what target tracking chose.
+        expect(group.inputs.desiredCapacity).to.equal(undefined);
+        expect(named(resources, "aws:autoscaling/policy:Policy", "app-cpu-target").inputs.targetTrackingConfiguration).to.include({ targetValue: 60 });
     });
 
     it("watches the monitoring host from outside: EC2 recovers it on a failed system check, and the alerts topic hears of it", () => {
