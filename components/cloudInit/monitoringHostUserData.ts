@@ -96,7 +96,7 @@ docker run -d --name prometheus --restart unless-stopped --net host \\
     "\${log_opts[@]}" --log-opt awslogs-group=${q(input.prometheusLogGroup, "prometheusLogGroup")} \\
     ${q(images.prometheus, "prometheus image")} \\
     --config.file=/etc/prometheus/prometheus.yml --storage.tsdb.path=/prometheus \\
-    --storage.tsdb.retention.time=${input.prometheusRetentionDays}d --storage.tsdb.retention.size=${prometheusRetentionSize(input.prometheusVolumeGiB)} --web.enable-lifecycle
+    --storage.tsdb.retention.time=${input.prometheusRetentionDays}d --storage.tsdb.retention.size=${prometheusRetentionSize(input.prometheusVolumeGiB)}
 
 docker run -d --name alertmanager --restart unless-stopped --net host \\
     --user 65534:65534 --cap-drop ALL --security-opt no-new-privileges --read-only \\
@@ -166,8 +166,10 @@ fi
 for f in ${SHIPPED_FILES.join(" ")}; do
     mv -f "$staging/$f" "$config_dir/$f"
 done
-if running prometheus; then curl -fsS -X POST http://127.0.0.1:9090/-/reload; fi
-if running alertmanager; then curl -fsS -X POST http://127.0.0.1:9093/-/reload; fi
+# Reload by signal: Prometheus and Alertmanager re-read their config on SIGHUP, so neither needs its
+# HTTP lifecycle API (--web.enable-lifecycle would let anyone who reaches 9090 call /-/quit).
+if running prometheus; then docker kill --signal SIGHUP prometheus; fi
+if running alertmanager; then docker kill --signal SIGHUP alertmanager; fi
 echo "monitoring config shipped"
 `;
 }

@@ -259,7 +259,6 @@ export async function startLocalObservability(options: LocalObservabilityOptions
             `--config.file=${path.join(configDir, "prometheus.yml")}`,
             `--storage.tsdb.path=${path.join(configDir, "prometheus-data")}`,
             `--web.listen-address=127.0.0.1:${promPort}`,
-            "--web.enable-lifecycle",
         ]);
         await waitUntilReady("app", `http://127.0.0.1:${appPort}/health`, app.child, app.output);
         await waitUntilReady("node_exporter", `http://127.0.0.1:${nodePort}/metrics`, node.child, node.output);

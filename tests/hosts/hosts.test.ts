@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -9,6 +9,7 @@ import { renderAppHostUserData } from "../../components/cloudInit/appHostUserDat
 import { renderConfigShippingScript, renderMonitoringHostUserData, ShippedMonitoringConfig } from "../../components/cloudInit/monitoringHostUserData";
 import { DEFAULT_ALERT_THRESHOLDS, renderAlertmanagerConfig, renderAlertRules, renderPrometheusConfig, renderRecordingRules } from "../../prometheus";
 import { ofType, RecordedResource, ROOT, runStack, StackRun } from "../../scripts/stackUnderMocks";
+import { findBinary, freePort, httpRequest } from "../../scripts/local/harness";
 
 /** Actions AWS grants only on "*". */
 const STAR_ONLY_ACTIONS = new Set(["ecr:GetAuthorizationToken", "ec2:DescribeInstances", "ec2:DescribeAvailabilityZones", "cloudwatch:PutMetricData"]);
@@ -410,6 +411,7 @@ describe("host user data and scripts pass cloud-init schema and shellcheck", fun
             // docker: every container runs; `exec` runs the tool here with container paths mapped to configDir.
             fs.writeFileSync(path.join(bin, "docker"), `#!/bin/bash
 if [ "$1" = inspect ]; then echo true; exit 0; fi
+if [ "$1" = kill ]; then echo "kill $*" >> "$CALLS"; exit 0; fi
 [ "$1" = exec ] || exit 64
 shift 2
 args=()
@@ -436,7 +438,7 @@ exec "\${args[@]}"
             expect(fs.readFileSync(path.join(configDir, "rules/recording_rules.yml"), "utf8")).to.equal(files.recordingRulesYml);
             expect(fs.readFileSync(path.join(configDir, "alertmanager.yml"), "utf8")).to.equal(files.alertmanagerYml);
             expect(calls()).to.contain("promtool check rules").and.contain("amtool check-config");
-            expect(calls()).to.contain("curl -fsS -X POST http://127.0.0.1:9090/-/reload").and.contain("curl -fsS -X POST http://127.0.0.1:9093/-/reload");
+            expect(calls()).to.contain("kill kill --signal SIGHUP prometheus").and.contain("kill kill --signal SIGHUP alertmanager");
         });
 
         it("leaves the running config alone and reloads nothing when a new file is invalid", () => {
@@ -446,7 +448,7 @@ exec "\${args[@]}"
             const r = ship(shipped({ alertRulesYml: 'groups:\n  - name: broken\n    rules:\n      - alert: Broken\n        expr: "sum(("\n' }));
             expect(r.status, "the SSM run fails").to.not.equal(0);
             expect(fs.readFileSync(path.join(configDir, "rules/alert_rules.yml"), "utf8")).to.equal(good);
-            expect(calls()).to.not.contain("reload");
+            expect(calls()).to.not.contain("SIGHUP");
         });
     });
 
@@ -460,5 +462,58 @@ exec "\${args[@]}"
         expect(script).to.contain("umask 077");
         expect(script).to.contain("aws secretsmanager get-secret-value");
         expect(script).to.not.match(/set -x|echo "\$value"/);
+    });
+});
+
+describe("the monitoring host's Prometheus flags, run with the real prometheus", function () {
+    this.timeout(60_000);
+    it("starts with the rendered flags (size and time retention), has no lifecycle API, and reloads its config on SIGHUP", async () => {
+        const userData = renderMonitoringHostUserData({
+            region: "eu-west-1",
+            hostName: "devsecops-stack-prod-monitoring",
+            dataVolumeId: "vol-0123456789abcdef0",
+            prometheusRetentionDays: 15,
+            prometheusVolumeGiB: 20,
+            grafanaAdminSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf",
+            prometheusLogGroup: "/aws/ec2/prod/prometheus",
+            grafanaLogGroup: "/aws/ec2/prod/grafana",
+            platformLogGroup: "/aws/ec2/prod/monitoring-host",
+        });
+        const script = YAML.parse(userData.replace(/^#cloud-config\n/, "")).write_files.map((f: any) => f.content).join("\n");
+        // The arguments after the image in `docker run … --name prometheus …`.
+        const runLine = /docker run -d --name prometheus [\s\S]*?\n(?=\n)/.exec(script)![0].replace(/\\\n\s*/g, " ");
+        const flags = runLine.split(/\s+/).filter((a) => a.startsWith("--") && /^--(config|storage|web)\./.test(a));
+        expect(flags.some((f) => f.startsWith("--storage.tsdb.retention.size="))).to.equal(true);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "prom-flags-"));
+        const port = await freePort();
+        const config = path.join(dir, "prometheus.yml");
+        fs.writeFileSync(config, "global:\n  scrape_interval: 15s\n");
+        const args = flags.map((f) => f.replace("/etc/prometheus/prometheus.yml", config).replace("=/prometheus", `=${path.join(dir, "data")}`));
+        const prometheus = findBinary("prometheus");
+        const child = spawn(prometheus, [...args, `--web.listen-address=127.0.0.1:${port}`], { stdio: ["ignore", "ignore", "pipe"] });
+        let err = "";
+        child.stderr!.on("data", (d) => (err += d));
+        const url = `http://127.0.0.1:${port}`;
+        try {
+            for (let i = 0; i < 100 && (await httpRequest(`${url}/-/ready`).then((r) => r.status, () => 0)) !== 200; i++) {
+                if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}: ${err}`);
+                await new Promise((r) => setTimeout(r, 100));
+            }
+            const flagsSeen = JSON.parse((await httpRequest(`${url}/api/v1/status/flags`)).body).data;
+            expect(flagsSeen["storage.tsdb.retention.size"]).to.match(/^\d+(\.\d+)?GiB$|^\d+MiB$|^\d+MB$/);
+            expect(flagsSeen["web.enable-lifecycle"]).to.equal("false");
+            for (const endpoint of ["/-/reload", "/-/quit"]) expect((await httpRequest(`${url}${endpoint}`, "POST")).status, endpoint).to.equal(403);
+            fs.writeFileSync(config, "global:\n  scrape_interval: 7s\n");
+            child.kill("SIGHUP");
+            let reloaded = "";
+            for (let i = 0; i < 50 && !reloaded.includes("scrape_interval: 7s"); i++) {
+                await new Promise((r) => setTimeout(r, 100));
+                reloaded = JSON.parse((await httpRequest(`${url}/api/v1/status/config`)).body).data.yaml;
+            }
+            expect(reloaded).to.contain("scrape_interval: 7s");
+        } finally {
+            child.kill("SIGKILL");
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
