@@ -23,9 +23,15 @@ function readLock(file: string): Lock {
     return JSON.parse(fs.readFileSync(file, "utf8")) as Lock;
 }
 
-/** The root lock's entry for a package of the app: hoisted, or nested under app/ in the workspace. */
+/**
+ * The root lock's entry for a package of the app: hoisted, nested under app/ in the workspace, or
+ * nested under its one parent (the workspace nests what the image's smaller tree hoists).
+ */
 function rootEntry(root: Lock, key: string): LockEntry | undefined {
-    return root.packages[`app/${key}`] ?? root.packages[key];
+    const direct = root.packages[`app/${key}`] ?? root.packages[key];
+    if (direct !== undefined) return direct;
+    const nested = Object.keys(root.packages).filter((k) => k.endsWith(`/${key}`));
+    return nested.length === 1 ? root.packages[nested[0]] : undefined;
 }
 
 /** Packages whose version in the image lock differs from the root lock's, as readable lines. */

@@ -44,7 +44,7 @@ describe("app image (real Docker engine, stand-in base images)", function () {
         }
         buildArgs = ["--network", "host", "--build-arg", `BUILD_IMAGE=${bases.buildImage}`, "--build-arg", `RUNTIME_IMAGE=${bases.runtimeImage}`];
         const build = t.docker(["build", ...buildArgs, "-t", IMAGE, context], { timeoutMs: 540_000 });
-        expect(build.status, `docker build failed:\n${build.stderr.slice(-4000)}`).to.equal(0);
+        expect(build.status, `docker build failed:\n${build.stdout.slice(0, 3000)}\n${build.stderr.slice(-3000)}`).to.equal(0);
         config = JSON.parse(t.docker(["image", "inspect", IMAGE]).stdout)[0].Config;
     });
     after(async () => {
