@@ -69,21 +69,38 @@ function quantile(xs: number[], q: number): number {
     return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
 }
 
-/** Scrapes /metrics one after another, `gapMs` apart, while the app serves a full GET / load; returns each scrape's ms. */
+/**
+ * Scrapes /metrics one after another, `gapMs` apart, from a separate process while the app serves a
+ * full GET / load; returns each scrape's ms. A separate process, so the load generator's own
+ * event loop does not delay the scrapes it measures.
+ */
 async function scrapesUnderLoad(port: number, seconds: number, gapMs: number): Promise<number[]> {
-    const load = autocannon({ url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS, duration: seconds });
-    const times: number[] = [];
-    const until = Date.now() + (seconds - 0.5) * 1000;
-    await new Promise((r) => setTimeout(r, 300));
-    while (Date.now() < until) {
-        const t = process.hrtime.bigint();
-        const r = await get(port, "/metrics");
-        if (r.status !== 200) throw new Error(`/metrics answered ${r.status} under load`);
-        times.push(Number(process.hrtime.bigint() - t) / 1e6);
-        await new Promise((res) => setTimeout(res, gapMs));
-    }
-    await load;
-    return times;
+    const scraper = `
+        const http = require("node:http");
+        const times = [];
+        const until = Date.now() + ${(seconds - 0.5) * 1000};
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        const one = () => new Promise((resolve, reject) => {
+            const t = process.hrtime.bigint();
+            http.get({ host: "127.0.0.1", port: ${port}, path: "/metrics", agent, timeout: 2000 }, (res) => {
+                res.resume();
+                res.on("end", () => (res.statusCode === 200 ? resolve(Number(process.hrtime.bigint() - t) / 1e6) : reject(new Error("status " + res.statusCode))));
+            }).on("error", reject);
+        });
+        (async () => {
+            await new Promise((r) => setTimeout(r, 300));
+            while (Date.now() < until) { times.push(await one()); await new Promise((r) => setTimeout(r, ${gapMs})); }
+            process.stdout.write(JSON.stringify(times), () => process.exit(0));
+        })().catch((e) => { console.error(e.message); process.exit(1); });`;
+    const command = PIN ? "taskset" : process.execPath;
+    const args = PIN ? ["-c", "0", process.execPath, "-e", scraper] : ["-e", scraper];
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on("exit", r));
+    await autocannon({ url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS, duration: seconds });
+    if ((await exited) !== 0) throw new Error("the /metrics scraper failed");
+    return JSON.parse(out) as number[];
 }
 
 function median(xs: number[]): number {
@@ -133,7 +150,6 @@ async function main(): Promise<void> {
             // autocannon reports latency in whole milliseconds; 1 ms is the floor of the divisor.
             p99Ratio: median(app.p99) / Math.max(median(bare.p99), 1),
             metricsScrapeMs: scrapeMs,
-            // Measured from the load generator's process, so it includes its own event-loop delay under load.
             metricsUnderLoad: { scrapes: scrapes.length, p50Ms: quantile(scrapes, 0.5), p99Ms: quantile(scrapes, 0.99) },
             metricsSeries: series,
             target: { throughputRatioAtLeast: 0.9, p99RatioAtMost: 1.5, metricsUnderLoadP99MsBelow: 5 },
