@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { policyDocument } from "./policyDocument";
+import { denyInsecureTransportStatement, policyDocument } from "./policyDocument";
 import { stackPrefix, standardTags } from "./tags";
 
 export interface AppLoadBalancerArgs {
@@ -100,14 +100,7 @@ export function albLogsBucketPolicy(p: { bucketArn: string; accountId: string; r
             Action: "s3:PutObject",
             Resource: `${p.bucketArn}/${ACCESS_LOG_PREFIX}/AWSLogs/${p.accountId}/*`,
         },
-        {
-            Sid: "DenyWithoutTls",
-            Effect: "Deny",
-            Principal: "*",
-            Action: "s3:*",
-            Resource: [p.bucketArn, `${p.bucketArn}/*`],
-            Condition: { Bool: { "aws:SecureTransport": "false" } },
-        },
+        denyInsecureTransportStatement(p.bucketArn),
     ]);
 }
 
@@ -367,10 +360,8 @@ export class AppLoadBalancer extends pulumi.ComponentResource {
             comparisonOperator: "GreaterThanOrEqualToThreshold",
             treatMissingData: "notBreaching",
         });
-        alarm("target-5xx", {
-            alarmDescription: `App hosts answered 5xx through ${prefix}-front-door`,
-            metricName: "HTTPCode_Target_5XX_Count",
-            dimensions: targetDimensions,
+        // 5xx from the hosts and from the balancer itself: at least 10 a minute in 3 of 5 minutes.
+        const sustained5xx = {
             statistic: "Sum",
             period: 60,
             evaluationPeriods: 5,
@@ -378,18 +369,18 @@ export class AppLoadBalancer extends pulumi.ComponentResource {
             threshold: 10,
             comparisonOperator: "GreaterThanOrEqualToThreshold",
             treatMissingData: "notBreaching",
+        };
+        alarm("target-5xx", {
+            alarmDescription: `App hosts answered 5xx through ${prefix}-front-door`,
+            metricName: "HTTPCode_Target_5XX_Count",
+            dimensions: targetDimensions,
+            ...sustained5xx,
         });
         alarm("elb-5xx", {
             alarmDescription: `The load balancer itself answered 5xx (no healthy host, host reset, timeout) on ${prefix}-front-door`,
             metricName: "HTTPCode_ELB_5XX_Count",
             dimensions: { LoadBalancer: lb.arnSuffix },
-            statistic: "Sum",
-            period: 60,
-            evaluationPeriods: 5,
-            datapointsToAlarm: 3,
-            threshold: 10,
-            comparisonOperator: "GreaterThanOrEqualToThreshold",
-            treatMissingData: "notBreaching",
+            ...sustained5xx,
         });
         alarm("latency-p95", {
             alarmDescription: `Target response time p95 above ${args.latencyThresholdSeconds} s on ${prefix}-front-door`,

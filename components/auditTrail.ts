@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AuditEncryption } from "../config/stackConfig";
-import { accountAdminKeyStatement, policyDocument, PolicyStatement, serviceTrustPolicy } from "./policyDocument";
+import { accountAdminKeyStatement, denyInsecureTransportStatement, policyDocument, PolicyStatement, serviceTrustPolicy } from "./policyDocument";
 import { stackPrefix, standardTags } from "./tags";
 
 export interface AuditTrailArgs {
@@ -90,14 +90,7 @@ export function auditBucketPolicy(p: AuditPolicyInput): string {
             },
         );
     }
-    statements.push({
-        Sid: "DenyWithoutTls",
-        Effect: "Deny",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: [p.bucketArn, `${p.bucketArn}/*`],
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
-    });
+    statements.push(denyInsecureTransportStatement(p.bucketArn));
     return policyDocument(statements);
 }
 

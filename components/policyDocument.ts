@@ -29,6 +29,18 @@ export function accountAdminKeyStatement(accountId: string, partition = "aws"): 
     };
 }
 
+/** The bucket-policy statement that refuses every request to the bucket and its objects made without TLS. */
+export function denyInsecureTransportStatement(bucketArn: string): PolicyStatement {
+    return {
+        Sid: "DenyWithoutTls",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: [bucketArn, `${bucketArn}/*`],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+    };
+}
+
 /**
  * A role trust policy for an AWS service. `sourceAccount` adds the confused-deputy guard
  * (aws:SourceAccount) — only for services that document sending that key when they assume
