@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { FAULT_INJECTION_TOKEN_SECRET, GRAFANA_ADMIN_SECRET } from "../config/stackConfig";
 import { accountAdminKeyStatement, policyDocument, PolicyStatement } from "./policyDocument";
 import { standardTags } from "./tags";
 
@@ -12,10 +13,8 @@ import { standardTags } from "./tags";
  */
 export const SECRET_RECOVERY_WINDOW_DAYS = 7;
 
-/** The Grafana admin password is always generated, under this reserved name. */
-export const GRAFANA_ADMIN_SECRET = "grafana-admin-password";
-/** The alert drill's bearer token, under this reserved name: FAULT_INJECTION_TOKEN on the app hosts. */
-export const FAULT_INJECTION_TOKEN_SECRET = "fault-injection-token";
+// The reserved names live with the settings that must not reuse them.
+export { FAULT_INJECTION_TOKEN_SECRET, GRAFANA_ADMIN_SECRET };
 
 export interface SecretsVaultArgs {
     /** Names whose values are generated here (32 random characters). */

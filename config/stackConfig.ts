@@ -234,8 +234,12 @@ function isWholeInternet(cidr: string): boolean {
 
 const EMAIL = /^[^\s@"<>,;:]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
 const SECRET_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
-/** Names SecretsVault stores itself (GRAFANA_ADMIN_SECRET, FAULT_INJECTION_TOKEN_SECRET; a test keeps them equal). */
-export const RESERVED_SECRET_NAMES = ["grafana-admin-password", "fault-injection-token"];
+/** The Grafana admin password is always generated, under this reserved name. */
+export const GRAFANA_ADMIN_SECRET = "grafana-admin-password";
+/** The alert drill's bearer token, under this reserved name: FAULT_INJECTION_TOKEN on the app hosts. */
+export const FAULT_INJECTION_TOKEN_SECRET = "fault-injection-token";
+/** Names SecretsVault stores itself: app secret names must not take them. */
+export const RESERVED_SECRET_NAMES = [GRAFANA_ADMIN_SECRET, FAULT_INJECTION_TOKEN_SECRET];
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 /**
  * Xen-based families: their EBS volumes have no NVMe serial, and the monitoring host finds its
