@@ -250,6 +250,7 @@ export function createApp(settings: AppSettings, destination?: pino.DestinationS
     const sendHome = fixedJson({ service: "devsecops-app", version: settings.version, message: "Hello from the observed app" });
     const sendHealth = fixedJson({ status: "ok", version: settings.version });
     let requestCount = 0;
+    const nextRequestId = () => `${ID_PREFIX}-${(++requestCount).toString(36)}`;
 
     const routes = new Map<string, Route>();
     const addRoute = (path: string, methods: string[], handle: Route["handle"], counted = true) => {
@@ -319,7 +320,7 @@ export function createApp(settings: AppSettings, destination?: pino.DestinationS
         let series = rejectedSeries.get(status);
         if (series === undefined) rejectedSeries.set(status, (series = metrics.series(METHOD_LABELS[OTHER_METHOD], "rejected", status)));
         series.observe(0);
-        logger.info({ method: METHOD_LABELS[OTHER_METHOD], route: "rejected", status, reason, client: socket.remoteAddress, request_id: `${ID_PREFIX}-${(++requestCount).toString(36)}` }, "request rejected");
+        logger.info({ method: METHOD_LABELS[OTHER_METHOD], route: "rejected", status, reason, client: socket.remoteAddress, request_id: nextRequestId() }, "request rejected");
     };
     const rejectRaw = (socket: net.Socket, status: number, reason: string) => {
         socket.end(`HTTP/1.1 ${STATUS_LINES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
@@ -344,7 +345,7 @@ export function createApp(settings: AppSettings, destination?: pino.DestinationS
         }
         const method = req.method!;
         const methodIndex = METHOD_INDEX.get(method) ?? OTHER_METHOD;
-        const requestId = clientRequestId(req.rawHeaders) ?? `${ID_PREFIX}-${(++requestCount).toString(36)}`;
+        const requestId = clientRequestId(req.rawHeaders) ?? nextRequestId();
         if (connection !== undefined) connection.requestId = requestId;
         const path = requestPath(req.url!);
         const route = path === undefined ? undefined : routes.get(path);
