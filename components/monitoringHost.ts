@@ -108,7 +108,8 @@ export class MonitoringHost extends pulumi.ComponentResource {
         const tags = (extra: Record<string, string> = {}) => standardTags("monitoring-host", extra);
         const prefix = stackPrefix();
         const monitoringHostName = `${prefix}-monitoring`;
-        const snapshotTag = `${prefix}-monitoring-data`;
+        // The data volume's name, also the tag Data Lifecycle Manager selects it by.
+        const dataVolumeName = `${prefix}-monitoring-data`;
         const stack = pulumi.getStack();
         const region = aws.getRegionOutput({}, parent).region;
 
@@ -156,7 +157,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
             size: args.prometheusVolumeGiB,
             type: "gp3",
             encrypted: true,
-            tags: tags({ Name: `${prefix}-monitoring-data`, [SNAPSHOT_TAG_KEY]: snapshotTag }),
+            tags: tags({ Name: dataVolumeName, [SNAPSHOT_TAG_KEY]: dataVolumeName }),
         }, { parent: this, protect: false });
 
         // Daily snapshots, the newest prometheusSnapshotsKept kept: a lost or corrupted volume costs a day of
@@ -174,7 +175,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
             policyDetails: {
                 policyType: "EBS_SNAPSHOT_MANAGEMENT",
                 resourceTypes: ["VOLUME"],
-                targetTags: { [SNAPSHOT_TAG_KEY]: snapshotTag },
+                targetTags: { [SNAPSHOT_TAG_KEY]: dataVolumeName },
                 schedules: [{
                     name: "daily",
                     createRule: { interval: 24, intervalUnit: "HOURS", times: "03:00" },
