@@ -4,11 +4,11 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import * as path from "node:path";
-import { Writable } from "node:stream";
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const parsePrometheusTextFormat = require("parse-prometheus-text-format") as (text: string) => PromFamily[];
 import { App, createApp, FaultInjector } from "../../app/src/server";
 import { freePort } from "../../scripts/local/harness";
+import { LogLines, Reply, request } from "../support/appHttp";
 import { AppSettings, readSettings } from "../../app/src/settings";
 import { createMetrics, LATENCY_BUCKETS } from "../../app/src/metrics";
 import { imageLockDrift } from "../../app/scripts/syncImageLock";
@@ -29,32 +29,8 @@ function settings(overrides: Partial<AppSettings> = {}): AppSettings {
     return { ...readSettings({ HOST: "127.0.0.1", APP_VERSION: "1.2.3", GIT_COMMIT: "abc1234" }), faultInjectionToken: FAULT_TOKEN, ...overrides };
 }
 
-interface Reply {
-    status: number;
-    headers: http.IncomingHttpHeaders;
-    body: string;
-}
 
-function request(port: number, method: string, urlPath: string, opts: { headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-        const req = http.request({ host: "127.0.0.1", port, method, path: urlPath, headers: opts.headers, timeout: 5000 }, (res) => {
-            const chunks: Buffer[] = [];
-            res.on("data", (c) => chunks.push(c));
-            res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
-        });
-        req.on("timeout", () => req.destroy(new Error("request timed out")));
-        req.on("error", reject);
-        req.end(opts.body);
-    });
-}
 
-class LogLines extends Writable {
-    readonly lines: Record<string, unknown>[] = [];
-    _write(chunk: Buffer, _enc: string, done: () => void): void {
-        for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) this.lines.push(JSON.parse(line));
-        done();
-    }
-}
 
 async function start(overrides: Partial<AppSettings> = {}): Promise<{ app: App; port: number; logs: LogLines }> {
     const logs = new LogLines();

@@ -6,13 +6,13 @@ import * as net from "node:net";
 import { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Writable } from "node:stream";
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const parsePrometheusTextFormat = require("parse-prometheus-text-format") as (text: string) => { name: string; metrics: { labels?: Record<string, string>; value?: string }[] }[];
 import { App, createApp, SHUTDOWN_DRAIN_MS } from "../../app/src/server";
 import { AppSettings, readSettings, SettingsError } from "../../app/src/settings";
 import { renderAppHostUserData } from "../../components/cloudInit/appHostUserData";
 import { freePort } from "../../scripts/local/harness";
+import { LogLines, request } from "../support/appHttp";
 
 /**
  * The app under hostile clients and during shutdown (issue 17): each case was reproduced
@@ -23,13 +23,6 @@ import { freePort } from "../../scripts/local/harness";
 const APP_DIR = path.resolve(__dirname, "..", "..", "app");
 const TOKEN = "drill-token-0123456789abcdef0123456789abcdef";
 
-class LogLines extends Writable {
-    readonly lines: Record<string, any>[] = [];
-    _write(chunk: Buffer, _enc: string, done: () => void): void {
-        for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) this.lines.push(JSON.parse(line));
-        done();
-    }
-}
 
 function settings(overrides: Partial<AppSettings> = {}): AppSettings {
     return { ...readSettings({ HOST: "127.0.0.1" }), ...overrides };
@@ -75,24 +68,7 @@ function raw(port: number, text: string, waitMs = 2000): Promise<string> {
     });
 }
 
-interface Reply {
-    status: number;
-    headers: http.IncomingHttpHeaders;
-    body: string;
-}
 
-function request(port: number, method: string, urlPath: string, opts: { headers?: Record<string, string>; body?: string; agent?: http.Agent; timeoutMs?: number } = {}): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-        const req = http.request({ host: "127.0.0.1", port, method, path: urlPath, headers: opts.headers, agent: opts.agent, timeout: opts.timeoutMs ?? 5000 }, (res) => {
-            let body = "";
-            res.on("data", (c) => (body += c));
-            res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-        });
-        req.on("timeout", () => req.destroy(Object.assign(new Error("request timed out"), { code: "TIMEOUT" })));
-        req.on("error", reject);
-        req.end(opts.body);
-    });
-}
 
 function countOf(text: string, name: string, labels: Record<string, string>): number {
     const family = parsePrometheusTextFormat(text).find((f) => f.name === name);

@@ -337,6 +337,19 @@ describe("hosts under mocks (prod config)", function () {
     });
 });
 
+/** A monitoring host as the stack renders it, for the user-data tests. */
+const monitoringInput = {
+    region: "eu-west-1",
+    hostName: "devsecops-stack-prod-monitoring",
+    dataVolumeId: "vol-0123456789abcdef0",
+    prometheusRetentionDays: 15,
+    prometheusVolumeGiB: 20,
+    grafanaAdminSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:devsecops-stack/prod/grafana-admin-password-AbCdEf",
+    prometheusLogGroup: "/aws/ec2/prod/prometheus",
+    grafanaLogGroup: "/aws/ec2/prod/grafana",
+    platformLogGroup: "/aws/ec2/prod/monitoring-host",
+};
+
 describe("host user data and scripts pass cloud-init schema and shellcheck", function () {
     this.timeout(60_000);
     const appInput = {
@@ -347,17 +360,6 @@ describe("host user data and scripts pass cloud-init schema and shellcheck", fun
         secretArns: { APP_SESSION_KEY: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:devsecops-stack/prod/app-session-key-AbCdEf" },
         appLogGroup: "/aws/ec2/prod/devsecops-app",
         platformLogGroup: "/aws/ec2/prod/devsecops-app-host",
-    };
-    const monitoringInput = {
-        region: "eu-west-1",
-        hostName: "devsecops-stack-prod-monitoring",
-        dataVolumeId: "vol-0123456789abcdef0",
-        prometheusRetentionDays: 15,
-        prometheusVolumeGiB: 20,
-        grafanaAdminSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:devsecops-stack/prod/grafana-admin-password-AbCdEf",
-        prometheusLogGroup: "/aws/ec2/prod/prometheus",
-        grafanaLogGroup: "/aws/ec2/prod/grafana",
-        platformLogGroup: "/aws/ec2/prod/monitoring-host",
     };
     let dir: string;
     before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "devsecops-userdata-"))));
@@ -468,17 +470,7 @@ exec "\${args[@]}"
 describe("the monitoring host's Prometheus flags, run with the real prometheus", function () {
     this.timeout(60_000);
     it("starts with the rendered flags (size and time retention), has no lifecycle API, and reloads its config on SIGHUP", async () => {
-        const userData = renderMonitoringHostUserData({
-            region: "eu-west-1",
-            hostName: "devsecops-stack-prod-monitoring",
-            dataVolumeId: "vol-0123456789abcdef0",
-            prometheusRetentionDays: 15,
-            prometheusVolumeGiB: 20,
-            grafanaAdminSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf",
-            prometheusLogGroup: "/aws/ec2/prod/prometheus",
-            grafanaLogGroup: "/aws/ec2/prod/grafana",
-            platformLogGroup: "/aws/ec2/prod/monitoring-host",
-        });
+        const userData = renderMonitoringHostUserData(monitoringInput);
         const script = YAML.parse(userData.replace(/^#cloud-config\n/, "")).write_files.map((f: any) => f.content).join("\n");
         // The arguments after the image in `docker run … --name prometheus …`.
         const runLine = /docker run -d --name prometheus [\s\S]*?\n(?=\n)/.exec(script)![0].replace(/\\\n\s*/g, " ");
