@@ -4,13 +4,16 @@ import { loadConfig } from "./config/loadConfig";
 import { AppLoadBalancer } from "./components/appLoadBalancer";
 import { AuditTrail } from "./components/auditTrail";
 import { GrafanaProvisioning } from "./components/grafanaProvisioning";
+import { GrafanaRoute } from "./components/grafanaRoute";
 import { LogsEncryptionKey } from "./components/logsEncryptionKey";
 import { MonitoringHost } from "./components/monitoringHost";
 import { Network } from "./components/network";
 import { APP_PORT, ObservedAppHost } from "./components/observedAppHost";
 import { SecretsVault } from "./components/secretsVault";
 import { ThreatDetection } from "./components/threatDetection";
+import { DASHBOARD_UID } from "./dashboards";
 import { DEFAULT_SLO_TARGETS } from "./prometheus";
+import { TUNNEL_TARGETS, tunnelCommand } from "./tunnel/targets";
 
 // 1. Every setting is validated before any resource exists: a bad stack fails here, all at once.
 const { settings, providedSecretValues } = loadConfig();
@@ -49,12 +52,13 @@ const vault = new SecretsVault("secrets", {
 
 const appSecretArnsByName = Object.fromEntries(Object.entries(vault.appSecrets).map(([name, s]) => [name, s.arn]));
 
-// 3. The hosts: monitoring first, because only its security group may reach the app host.
+// 3. The hosts: monitoring first, because only its security group may reach the app host. It is
+// private: operators reach it by Session Manager tunnel, and Grafana also by its HTTPS name.
 const monitoring = new MonitoringHost("monitoring", {
     vpcId: network.vpcId,
-    subnetId: network.publicSubnetIds[0],
+    subnetId: network.privateSubnetIds[0],
     instanceType: settings.hosts.monitoringInstanceType,
-    operatorCidrs: settings.hosts.operatorCidrs,
+    grafanaProvisioning: settings.hosts.grafanaProvisioning,
     alertTopicArn: threat.alertTopicArn,
     alertTopicKeyArn: threat.alertTopicKeyArn,
     grafanaAdminSecretArn: vault.grafanaAdminSecretArn,
@@ -80,6 +84,7 @@ const frontDoor = new AppLoadBalancer("front-door", {
     // Longer than the app's own drain (docs/hosts.md "Shutdown sequence").
     deregistrationDelaySeconds: 30,
     ...settings.frontDoor,
+    operatorHostNames: settings.hosts.grafanaHostName ? [settings.hosts.grafanaHostName] : [],
     latencyThresholdSeconds: settings.alerts.latencyP95Seconds,
     alertTopicArn: threat.alertTopicArn,
     platformLogRetentionDays: settings.hosts.platformLogRetentionDays,
@@ -113,10 +118,29 @@ const appHost = new ObservedAppHost("app", {
     bootPrerequisites: vault.appSecretVersions,
 });
 
-// 5. Grafana's datasource and dashboard, unless the deployer cannot reach the host (grafana:provision false).
-const grafana = settings.hosts.grafanaProvision
-    ? new GrafanaProvisioning("grafana", { grafanaUrl: monitoring.grafanaUrl, adminPassword: vault.grafanaAdminPassword })
-    : undefined;
+// 5. Grafana at its HTTPS name for operatorCidrs (with a domain and its certificate), and its datasource
+// and dashboard: by the provider through that name, or by file provisioning shipped to the host.
+const grafanaRoute =
+    settings.hosts.grafanaHostName && frontDoor.httpsListenerArn && settings.frontDoor.hostedZoneId
+        ? new GrafanaRoute("grafana-route", {
+              vpcId: network.vpcId,
+              listenerArn: frontDoor.httpsListenerArn,
+              loadBalancerSecurityGroupId: frontDoor.securityGroupId,
+              loadBalancerDnsName: frontDoor.dnsName,
+              loadBalancerZoneId: frontDoor.zoneId,
+              hostName: settings.hosts.grafanaHostName,
+              hostedZoneId: settings.frontDoor.hostedZoneId,
+              sourceCidrs: settings.hosts.operatorCidrs,
+              instanceId: monitoring.instanceId,
+              instanceSecurityGroupId: monitoring.securityGroupId,
+              port: TUNNEL_TARGETS.grafana.remotePort,
+              healthPath: "/api/health",
+          })
+        : undefined;
+const grafana =
+    settings.hosts.grafanaProvisioning === "provider" && grafanaRoute
+        ? new GrafanaProvisioning("grafana", { grafanaUrl: grafanaRoute.url, adminPassword: vault.grafanaAdminPassword }, { dependsOn: [grafanaRoute] })
+        : undefined;
 
 // 6. Stack outputs: identifiers, ARNs and URLs only, never secret values.
 export const vpcId = network.vpcId;
@@ -145,11 +169,13 @@ export const imageDigest = appHost.imageDigest;
 export const appLogGroupName = appHost.appLogGroupName;
 export const platformLogGroupNames = [appHost.platformLogGroupName, ...monitoring.logGroupNames, ...(frontDoor.wafLogGroupName ? [frontDoor.wafLogGroupName] : [])];
 export const monitoringInstanceId = monitoring.instanceId;
-export const prometheusUrl = monitoring.prometheusUrl;
-export const alertmanagerUrl = monitoring.alertmanagerUrl;
-export const grafanaUrl = monitoring.grafanaUrl;
-export const grafanaDashboardUid = grafana?.dashboardUid;
-export const grafanaDashboardUrl = grafana?.dashboardUrl;
+// No monitoring UI has a public URL: these say how to reach each (docs/hosts.md "Operator access").
+export const prometheusUrl = tunnelCommand("prometheus");
+export const alertmanagerUrl = tunnelCommand("alertmanager");
+export const grafanaUrl = grafanaRoute?.url ?? tunnelCommand("grafana");
+export const grafanaProvisioning = settings.hosts.grafanaProvisioning;
+export const grafanaDashboardUid = grafana?.dashboardUid ?? DASHBOARD_UID;
+export const grafanaDashboardUrl = grafanaRoute ? `${grafanaRoute.url}/d/${DASHBOARD_UID}` : undefined;
 export const appSecurityGroupId = appHost.securityGroupId;
 export const monitoringSecurityGroupId = monitoring.securityGroupId;
 // What `npm run verify` compares each log group's retention with.

@@ -18,6 +18,12 @@ export interface AppLoadBalancerArgs {
     domainName?: string;
     hostedZoneId?: string;
     certificateArn?: string;
+    /**
+     * Operators' host names served on the same listener (Grafana's, by GrafanaRoute): added to the
+     * certificate the stack issues, and outside the common rule set's body checks (Grafana's API
+     * posts dashboards larger than the 8 KB SizeRestrictions_BODY allows).
+     */
+    operatorHostNames?: string[];
     deletionProtection: boolean;
     enableWaf: boolean;
     wafRateLimitPerIp: number;
@@ -107,8 +113,14 @@ export function albLogsBucketPolicy(p: { bucketArn: string; accountId: string; r
 /** AWS managed rule groups the web ACL runs, in priority order (WAF Developer Guide, "AWS Managed Rules rule groups list"). */
 export const WAF_MANAGED_RULE_GROUPS = ["AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"] as const;
 
-/** The web ACL's rules: a per-IP rate limit first, then the managed groups (their own actions). */
-export function webAclRules(rateLimitPerIp: number, metricPrefix: string): aws.types.input.wafv2.WebAclRule[] {
+/**
+ * The web ACL's rules: a per-IP rate limit first, then the managed groups (their own actions). The
+ * common rule set is scoped down to requests not for an operator host name (WAF Developer Guide,
+ * "Using scope-down statements in managed rule groups"): its SizeRestrictions_BODY blocks every body
+ * over 8 KB, and Grafana's dashboard API sends more. Those hosts keep the rate limit, the IP
+ * reputation and known-bad-input groups, the listener's source-IP condition and Grafana's login.
+ */
+export function webAclRules(rateLimitPerIp: number, metricPrefix: string, operatorHostNames: string[] = []): aws.types.input.wafv2.WebAclRule[] {
     const visibility = (name: string) => ({ cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${metricPrefix}-${name}` });
     return [
         {
@@ -122,10 +134,31 @@ export function webAclRules(rateLimitPerIp: number, metricPrefix: string): aws.t
             name: group,
             priority: i + 1,
             overrideAction: { none: {} },
-            statement: { managedRuleGroupStatement: { vendorName: "AWS", name: group } },
+            statement: {
+                managedRuleGroupStatement: {
+                    vendorName: "AWS",
+                    name: group,
+                    scopeDownStatement: group === "AWSManagedRulesCommonRuleSet" && operatorHostNames.length > 0 ? notForHosts(operatorHostNames) : undefined,
+                },
+            },
             visibilityConfig: visibility(group),
         })),
     ];
+}
+
+type ScopeDown = aws.types.input.wafv2.WebAclRuleStatementManagedRuleGroupStatementScopeDownStatement;
+
+/** Requests whose Host header is none of `hosts` (compared lower-cased, exactly). */
+function notForHosts(hosts: string[]): ScopeDown {
+    const isHost = (host: string): ScopeDown => ({
+        byteMatchStatement: {
+            fieldToMatch: { singleHeader: { name: "host" } },
+            positionalConstraint: "EXACTLY",
+            searchString: host,
+            textTransformations: [{ priority: 0, type: "LOWERCASE" }],
+        },
+    });
+    return { notStatement: { statement: hosts.length === 1 ? isHost(hosts[0]) : { orStatement: { statements: hosts.map(isHost) } } } };
 }
 
 /**
@@ -143,6 +176,9 @@ export class AppLoadBalancer extends pulumi.ComponentResource {
     readonly targetGroupArnSuffix: pulumi.Output<string>;
     /** The URL clients use: https://<domainName> with TLS, else http://<ALB DNS name>. */
     readonly url: pulumi.Output<string>;
+    readonly zoneId: pulumi.Output<string>;
+    /** The HTTPS listener, when there is a certificate: operator routes (GrafanaRoute) attach here. */
+    readonly httpsListenerArn?: pulumi.Output<string>;
     readonly tls: boolean;
     readonly webAclArn?: pulumi.Output<string>;
     readonly accessLogBucketName: pulumi.Output<string>;
@@ -249,25 +285,33 @@ export class AppLoadBalancer extends pulumi.ComponentResource {
         // TLS: a certificate given, or one issued for domainName and validated in its zone.
         let certificateArn: pulumi.Input<string> | undefined = args.certificateArn;
         if (certificateArn === undefined && args.domainName !== undefined && args.hostedZoneId !== undefined) {
-            const domain = args.domainName;
-            const certificate = new aws.acm.Certificate(`${name}-cert`, { domainName: domain, validationMethod: "DNS", tags: tags() }, parent);
-            const option = certificate.domainValidationOptions.apply((options) => {
-                const o = options.find((v) => v.domainName === domain);
-                if (!o) throw new Error(`ACM returned no DNS validation record for ${domain}`);
-                return o;
-            });
-            const record = new aws.route53.Record(`${name}-cert-validation`, {
-                zoneId: args.hostedZoneId,
-                name: option.resourceRecordName,
-                type: option.resourceRecordType,
-                records: [option.resourceRecordValue],
-                ttl: 300,
-                // The same name is written again by a replacement certificate for the same domain.
-                allowOverwrite: true,
+            const names = [args.domainName, ...(args.operatorHostNames ?? [])];
+            const certificate = new aws.acm.Certificate(`${name}-cert`, {
+                domainName: names[0],
+                subjectAlternativeNames: names.slice(1),
+                validationMethod: "DNS",
+                tags: tags(),
             }, parent);
+            // One validation record per name (ACM User Guide, "DNS validation").
+            const records = names.map((domain, i) => {
+                const option = certificate.domainValidationOptions.apply((options) => {
+                    const o = options.find((v) => v.domainName === domain);
+                    if (!o) throw new Error(`ACM returned no DNS validation record for ${domain}`);
+                    return o;
+                });
+                return new aws.route53.Record(`${name}-cert-validation${i === 0 ? "" : `-${i}`}`, {
+                    zoneId: args.hostedZoneId!,
+                    name: option.resourceRecordName,
+                    type: option.resourceRecordType,
+                    records: [option.resourceRecordValue],
+                    ttl: 300,
+                    // The same name is written again by a replacement certificate for the same domain.
+                    allowOverwrite: true,
+                }, parent);
+            });
             certificateArn = new aws.acm.CertificateValidation(`${name}-cert`, {
                 certificateArn: certificate.arn,
-                validationRecordFqdns: [record.fqdn],
+                validationRecordFqdns: records.map((r) => r.fqdn),
             }, parent).certificateArn;
         }
         this.tls = certificateArn !== undefined;
@@ -285,6 +329,7 @@ export class AppLoadBalancer extends pulumi.ComponentResource {
                 defaultActions: forward,
                 tags: tags(),
             }, parent);
+            this.httpsListenerArn = serving.arn;
             new aws.lb.Listener(`${name}-http`, {
                 loadBalancerArn: lb.arn,
                 port: 80,
@@ -329,7 +374,7 @@ export class AppLoadBalancer extends pulumi.ComponentResource {
             const acl = new aws.wafv2.WebAcl(`${name}-waf`, {
                 scope: "REGIONAL",
                 defaultAction: { allow: {} },
-                rules: webAclRules(args.wafRateLimitPerIp, prefix),
+                rules: webAclRules(args.wafRateLimitPerIp, prefix, args.operatorHostNames),
                 visibilityConfig: { cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${prefix}-front-door` },
                 tags: tags(),
             }, parent);
@@ -398,6 +443,7 @@ export class AppLoadBalancer extends pulumi.ComponentResource {
         this.loadBalancerArn = lb.arn;
         this.loadBalancerArnSuffix = lb.arnSuffix;
         this.dnsName = lb.dnsName;
+        this.zoneId = lb.zoneId;
         this.securityGroupId = sg.id;
         this.targetGroupArn = targetGroup.arn;
         this.targetGroupArnSuffix = targetGroup.arnSuffix;

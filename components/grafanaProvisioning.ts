@@ -1,20 +1,16 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as grafana from "@pulumiverse/grafana";
-import { DASHBOARD_UID, loadDashboardJson } from "../dashboards";
+import { DASHBOARD_FOLDER, DASHBOARD_UID, PROMETHEUS_DATASOURCE, loadDashboardJson } from "../dashboards";
 
 export interface GrafanaProvisioningArgs {
-    /** Grafana's URL as the deployer reaches it (the monitoring host, from an operator network). */
+    /** Grafana's URL as the deployer reaches it: its HTTPS name through the front door, from operatorCidrs. */
     grafanaUrl: pulumi.Input<string>;
     /** The generated admin password: a Pulumi secret. */
     adminPassword: pulumi.Input<string>;
-    /** Prometheus as Grafana reaches it: on the same host. */
-    prometheusUrl?: string;
     /** How long to wait for Grafana to answer /api/health on a fresh host. */
     healthTimeoutSeconds?: number;
 }
-
-export const PROMETHEUS_DATASOURCE_UID = "devsecops-prometheus";
 
 /** A bounded wait for Grafana's /api/health, in Node so it runs wherever `pulumi up` does. */
 export function healthWaitScript(timeoutSeconds: number): string {
@@ -35,8 +31,9 @@ export function healthWaitScript(timeoutSeconds: number): string {
 }
 
 /**
- * Grafana's Prometheus datasource and the dashboard, through an explicit provider
- * authenticated with the vault's admin password, after Grafana answers /api/health.
+ * Grafana's Prometheus datasource and the dashboard (grafanaProvisioning = provider), through an
+ * explicit provider authenticated with the vault's admin password over HTTPS, after Grafana answers
+ * /api/health.
  */
 export class GrafanaProvisioning extends pulumi.ComponentResource {
     readonly dashboardUid: pulumi.Output<string>;
@@ -60,15 +57,10 @@ export class GrafanaProvisioning extends pulumi.ComponentResource {
         }, { parent: this });
         const afterHealthy = { parent: this, provider, dependsOn: [wait] };
 
-        const folder = new grafana.oss.Folder(`${name}-folder`, { title: "DevSecOps", uid: "devsecops" }, afterHealthy);
-        new grafana.oss.DataSource(`${name}-prometheus`, {
-            name: "Prometheus",
-            type: "prometheus",
-            uid: PROMETHEUS_DATASOURCE_UID,
-            url: args.prometheusUrl ?? "http://localhost:9090",
-            isDefault: true,
-            jsonDataEncoded: JSON.stringify({ httpMethod: "POST", timeInterval: "15s" }),
-        }, afterHealthy);
+        // The same folder, datasource and dashboard as the file mechanism (dashboards/index.ts).
+        const folder = new grafana.oss.Folder(`${name}-folder`, { ...DASHBOARD_FOLDER }, afterHealthy);
+        const { jsonData, ...datasource } = PROMETHEUS_DATASOURCE;
+        new grafana.oss.DataSource(`${name}-prometheus`, { ...datasource, jsonDataEncoded: JSON.stringify(jsonData) }, afterHealthy);
         const dashboard = new grafana.oss.Dashboard(`${name}-dashboard`, {
             folder: folder.uid,
             configJson: loadDashboardJson(),

@@ -8,6 +8,8 @@ import {
     renderPrometheusConfig,
     renderRecordingRules,
 } from "../prometheus";
+import { GrafanaProvisioningMode } from "../config/stackConfig";
+import { renderGrafanaProvisioningFiles } from "../dashboards";
 import { monitoringHostPolicy } from "./iam/hostPolicies";
 import { MONITORING_BOOT_SERVICE, renderConfigShippingScript, renderMonitoringHostUserData } from "./cloudInit/monitoringHostUserData";
 import { bootFailureAlarm, hardenedInstanceArgs, instanceRole } from "./hostBaseline";
@@ -19,10 +21,11 @@ export const DISCOVERY_TAG_KEY = "MonitoringTarget";
 
 export interface MonitoringHostArgs {
     vpcId: pulumi.Input<string>;
-    /** Public: operators reach it from operatorCidrs only. */
+    /** Private: no public address; operators come by Session Manager tunnel, Grafana also through the front door. */
     subnetId: pulumi.Input<string>;
     instanceType: string;
-    operatorCidrs: string[];
+    /** `file`: the config document also ships Grafana's provisioning files; `provider`: it empties them. */
+    grafanaProvisioning: GrafanaProvisioningMode;
     alertTopicArn: pulumi.Input<string>;
     alertTopicKeyArn: pulumi.Input<string>;
     grafanaAdminSecretArn: pulumi.Input<string>;
@@ -46,12 +49,8 @@ export interface MonitoringHostArgs {
 /** The tag Data Lifecycle Manager selects the data volume by (value: the stack's volume name). */
 export const SNAPSHOT_TAG_KEY = "DevSecOpsSnapshots";
 
-/** Ports operators use: Prometheus, Alertmanager, Grafana. */
-export const OPERATOR_PORTS = [
-    { port: 9090, what: "Prometheus" },
-    { port: 9093, what: "Alertmanager" },
-    { port: 3000, what: "Grafana" },
-];
+/** What runs on the host, on which port: operators reach each by `npm run tunnel -- <name>`. */
+export const MONITORING_PORTS = { prometheus: 9090, alertmanager: 9093, grafana: 3000 } as const;
 
 /** The workspace's remote-write endpoint from its ARN. */
 export function ampRemoteWriteUrl(workspaceArn: string): { url: string; region: string } {
@@ -60,42 +59,30 @@ export function ampRemoteWriteUrl(workspaceArn: string): { url: string; region: 
     return { url: `https://aps-workspaces.${region}.amazonaws.com/workspaces/${id}/api/v1/remote_write`, region };
 }
 
-const CIDR = /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
-
-/**
- * The security group is this host's only boundary, so its sources are checked here too,
- * not only by the stack config: a caller can never open the UIs to the internet.
- */
-export function validateMonitoringHostArgs(args: Pick<MonitoringHostArgs, "operatorCidrs" | "prometheusVolumeGiB" | "prometheusRetentionDays">): void {
-    const cidrs = args.operatorCidrs;
-    if (!Array.isArray(cidrs) || cidrs.length === 0) {
-        throw new Error(`operatorCidrs = ${JSON.stringify(cidrs)}: at least one CIDR of the operators' networks (e.g. 203.0.113.0/24)`);
-    }
-    for (const c of cidrs) {
-        if (typeof c !== "string" || !CIDR.test(c)) throw new Error(`operatorCidrs entry ${JSON.stringify(c)}: a CIDR block such as 203.0.113.0/24`);
-        if (/\/0$/.test(c)) throw new Error(`operatorCidrs entry ${JSON.stringify(c)}: the whole internet is not an operator network; use your office or VPN CIDR`);
-    }
+/** Checked before anything registers: a bad size or retention leaves no half-built host. */
+export function validateMonitoringHostArgs(args: Pick<MonitoringHostArgs, "prometheusVolumeGiB" | "prometheusRetentionDays" | "grafanaProvisioning">): void {
     if (!Number.isInteger(args.prometheusVolumeGiB) || args.prometheusVolumeGiB < 1) {
         throw new Error(`prometheusVolumeGiB = ${JSON.stringify(args.prometheusVolumeGiB)}: a whole number of GiB, at least 1`);
     }
     if (!Number.isInteger(args.prometheusRetentionDays) || args.prometheusRetentionDays < 1) {
         throw new Error(`prometheusRetentionDays = ${JSON.stringify(args.prometheusRetentionDays)}: a whole number of days, at least 1`);
     }
+    if (args.grafanaProvisioning !== "provider" && args.grafanaProvisioning !== "file") {
+        throw new Error(`grafanaProvisioning = ${JSON.stringify(args.grafanaProvisioning)}: provider or file`);
+    }
 }
 
 /**
- * Prometheus, Alertmanager and Grafana on one EC2 host in a public subnet, reachable
- * only from the operators' networks; TSDB on an encrypted volume that outlives the
- * instance; configs shipped by an SSM association so rule and threshold changes
- * reload the services instead of replacing the host.
+ * Prometheus, Alertmanager and Grafana on one EC2 host in a private subnet: no public address
+ * and no ingress from any network (operators use Session Manager port forwarding; Grafana is
+ * also admitted from the front door by GrafanaRoute); TSDB on an encrypted volume that outlives
+ * the instance; configs shipped by an SSM association so rule and threshold changes reload the
+ * services instead of replacing the host.
  */
 export class MonitoringHost extends pulumi.ComponentResource {
     readonly instanceId: pulumi.Output<string>;
     readonly securityGroupId: pulumi.Output<string>;
-    readonly publicDns: pulumi.Output<string>;
-    readonly prometheusUrl: pulumi.Output<string>;
-    readonly alertmanagerUrl: pulumi.Output<string>;
-    readonly grafanaUrl: pulumi.Output<string>;
+    readonly privateIp: pulumi.Output<string>;
     readonly logGroupNames: pulumi.Output<string>[];
     readonly configAssociationId: pulumi.Output<string>;
     readonly region: pulumi.Output<string>;
@@ -124,18 +111,12 @@ export class MonitoringHost extends pulumi.ComponentResource {
         );
         const [prometheusLogs, grafanaLogs, platformLogs] = logGroups;
 
+        // No ingress here: Session Manager tunnels arrive through the SSM agent's own outbound connection,
+        // and Grafana's front-door rule is added by GrafanaRoute (security group to security group).
         const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
             vpcId: args.vpcId,
-            description: "Monitoring host: Prometheus, Alertmanager, Grafana from operator networks only",
-            ingress: OPERATOR_PORTS.map(({ port, what }) => ({
-                protocol: "tcp",
-                fromPort: port,
-                toPort: port,
-                cidrBlocks: args.operatorCidrs.filter((c) => !c.includes(":")),
-                ipv6CidrBlocks: args.operatorCidrs.filter((c) => c.includes(":")),
-                description: `${what} from operators`,
-            })),
-            // Egress: package and image downloads, AWS APIs, scrapes inside the VPC.
+            description: "Monitoring host: no ingress of its own; operators by Session Manager, Grafana from the front door",
+            // Egress: package and image downloads, AWS APIs, scrapes inside the VPC (through NAT or VPC endpoints).
             egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "Outbound" }],
             tags: tags({ Name: monitoringHostName }),
         }, parent);
@@ -190,7 +171,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
             ...hardenedInstanceArgs(this),
             instanceType: args.instanceType,
             subnetId: args.subnetId,
-            associatePublicIpAddress: true,
+            associatePublicIpAddress: false,
             vpcSecurityGroupIds: [sg.id],
             iamInstanceProfile: profile.name,
             // Thresholds and rules are not in user data: they travel by SSM, so they never replace the host.
@@ -212,7 +193,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
             // user data runs its write_files once per instance: a changed boot script only takes effect on a new
             // host, so a change replaces it (safe: the data volume's attachment is delete-first).
             userDataReplaceOnChange: true,
-            tags: tags({ Name: monitoringHostName, Role: "monitoring", OperatorFacing: "true" }),
+            tags: tags({ Name: monitoringHostName, Role: "monitoring" }),
             // No ignoreChanges on ami: ignored inputs are reused by replacements (pulumi/pulumi#2657), so every
             // replacement would boot the first AMI. A newer AL2023 image replaces the host at the next `pulumi up`;
             // the data volume survives (attachment below is delete-first).
@@ -257,6 +238,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
                 alertRulesYml: renderAlertRules(args.thresholds, { slo: args.slo }),
                 recordingRulesYml: renderRecordingRules(args.slo),
                 alertmanagerYml: renderAlertmanagerConfig({ snsTopicArn: topicArn, region: r }),
+                grafanaProvisioning: args.grafanaProvisioning === "file" ? renderGrafanaProvisioningFiles() : undefined,
             }),
         );
         const document = new aws.ssm.Document(`${name}-config`, {
@@ -283,18 +265,13 @@ export class MonitoringHost extends pulumi.ComponentResource {
         this.region = region;
         this.instanceId = instance.id;
         this.securityGroupId = sg.id;
-        this.publicDns = instance.publicDns;
-        this.prometheusUrl = pulumi.interpolate`http://${instance.publicDns}:9090`;
-        this.alertmanagerUrl = pulumi.interpolate`http://${instance.publicDns}:9093`;
-        this.grafanaUrl = pulumi.interpolate`http://${instance.publicDns}:3000`;
+        this.privateIp = instance.privateIp;
         this.logGroupNames = logGroups.map((g) => g.name);
         this.configAssociationId = association.associationId;
         this.registerOutputs({
             instanceId: this.instanceId,
             securityGroupId: this.securityGroupId,
-            prometheusUrl: this.prometheusUrl,
-            alertmanagerUrl: this.alertmanagerUrl,
-            grafanaUrl: this.grafanaUrl,
+            privateIp: this.privateIp,
         });
     }
 }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ForeignSettings, RawSettings, StackSettings, validateStackSettings } from "./stackConfig";
+import { ForeignSettings, GRAFANA_PROVISIONING_ENV, RawSettings, StackSettings, validateStackSettings } from "./stackConfig";
 
 /** Config values arrive as strings; lists and objects as JSON text. */
 function decode(value: string): unknown {
@@ -37,9 +37,9 @@ export function loadConfig(): LoadedConfig {
     const config = new pulumi.Config();
     const appSecretsText = all[`${project}:appSecrets`];
     const foreign: ForeignSettings = {
-        // Hosted deploy runners (deploy.yml, Pulumi Deployments) cannot reach Grafana: they set
-        // GRAFANA_PROVISION=false in their environment, which wins over the stack file.
-        grafanaProvision: process.env.GRAFANA_PROVISION ?? all["grafana:provision"],
+        legacyGrafanaProvision: all["grafana:provision"] ?? process.env.GRAFANA_PROVISION,
+        // Hosted deploy runners (deploy.yml, Pulumi Deployments) say they can only run `file`.
+        deployPathGrafanaProvisioning: process.env[GRAFANA_PROVISIONING_ENV],
         appSecrets: appSecretsText ? (decode(appSecretsText) as Record<string, unknown>) : undefined,
     };
     const settings = validateStackSettings(raw, foreign);

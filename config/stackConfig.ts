@@ -59,6 +59,20 @@ export interface SecretsSettings {
     rotationDays: number;
 }
 
+export const GRAFANA_PROVISIONING_MODES = ["provider", "file"] as const;
+export type GrafanaProvisioningMode = (typeof GRAFANA_PROVISIONING_MODES)[number];
+
+/**
+ * The environment variable a deploy path sets to say which mechanism it can run: hosted runners
+ * (deploy.yml, Pulumi Deployments) cannot reach Grafana, so they set `file`. It never overrides the
+ * stack's setting — a stack whose setting differs fails before any resource, so one stack never
+ * alternates between mechanisms.
+ */
+export const GRAFANA_PROVISIONING_ENV = "GRAFANA_PROVISIONING";
+
+/** The listener rules that admit operators to Grafana take three source CIDRs each (ELB User Guide, "Listener rules"). */
+export const MAX_OPERATOR_CIDRS = 15;
+
 export interface HostSettings {
     appInstanceType: string;
     monitoringInstanceType: string;
@@ -73,7 +87,17 @@ export interface HostSettings {
     scanMaxHigh: number;
     /** Amazon Managed Service for Prometheus workspace to remote-write to, if any. */
     ampWorkspaceArn?: string;
-    grafanaProvision: boolean;
+    /**
+     * How Grafana gets its datasource and dashboard: `provider` (@pulumiverse/grafana through Grafana's
+     * HTTPS name, from a deployer in operatorCidrs) or `file` (Grafana's file provisioning, shipped by
+     * the SSM config document; works from any deployer). Exactly one per stack.
+     */
+    grafanaProvisioning: GrafanaProvisioningMode;
+    /**
+     * grafana.<domainName>, served through the front door's HTTPS listener to operatorCidrs only;
+     * undefined without a domainName or without operatorCidrs (then Grafana is reached by tunnel only).
+     */
+    grafanaHostName?: string;
     /** Start the app with FAULT_INJECTION=true so `npm run verify -- --drill` can run the alert drill. */
     appFaultInjection: boolean;
     /** The app's Auto Scaling group: at least, at most, and the average CPU it tracks. */
@@ -152,7 +176,7 @@ export const SETTING_DEFAULTS = {
     secretRotationDays: 30,
     appInstanceType: "t3.small",
     monitoringInstanceType: "t3.medium",
-    operatorCidrs: undefined,
+    operatorCidrs: [],
     appLogRetentionDays: 30,
     platformLogRetentionDays: 90,
     prometheusRetentionDays: 15,
@@ -161,6 +185,7 @@ export const SETTING_DEFAULTS = {
     scanMaxCritical: 0,
     scanMaxHigh: -1,
     ampWorkspaceArn: undefined,
+    grafanaProvisioning: undefined,
     appFaultInjection: false,
     appMinHosts: 2,
     appMaxHosts: 4,
@@ -476,22 +501,16 @@ function validateSecrets(r: SettingsReader, providedValues: Record<string, unkno
     };
 }
 
-function validateHosts(r: SettingsReader, grafanaProvision: unknown): HostSettings {
+function validateHosts(r: SettingsReader): Omit<HostSettings, "grafanaProvisioning" | "grafanaHostName"> {
     const instanceHelp = "an EC2 instance type such as t3.small";
     const operatorCidrs = r.stringList(
         "operatorCidrs",
         "CIDR blocks of the operators' networks (e.g. 203.0.113.0/24); never 0.0.0.0/0 or ::/0",
         (s) => isCidr(s) && !isWholeInternet(s),
-        { nonEmpty: true },
     );
-    const provision =
-        grafanaProvision === undefined || grafanaProvision === null || grafanaProvision === ""
-            ? true
-            : grafanaProvision === true || grafanaProvision === "true"
-              ? true
-              : grafanaProvision === false || grafanaProvision === "false"
-                ? false
-                : (r.problem("grafana:provision", grafanaProvision, "true or false"), true);
+    if (operatorCidrs.length > MAX_OPERATOR_CIDRS) {
+        r.problem("operatorCidrs", operatorCidrs, `at most ${MAX_OPERATOR_CIDRS} CIDR blocks (Grafana's listener rules take three each); summarise them or use a VPN range`);
+    }
     return {
         appInstanceType: r.string("appInstanceType", instanceHelp, (s) => INSTANCE_TYPE.test(s)),
         monitoringInstanceType: r.string(
@@ -508,7 +527,6 @@ function validateHosts(r: SettingsReader, grafanaProvision: unknown): HostSettin
         scanMaxCritical: r.number("scanMaxCritical", 0, 10000, { integer: true }),
         scanMaxHigh: r.number("scanMaxHigh", -1, 10000, { integer: true }),
         ampWorkspaceArn: r.optionalString("ampWorkspaceArn", "an Amazon Managed Service for Prometheus workspace ARN (arn:aws:aps:<region>:<account>:workspace/ws-…)", (s) => AMP_WORKSPACE_ARN.test(s)),
-        grafanaProvision: provision,
         appFaultInjection: r.boolean("appFaultInjection"),
         ...validateFleet(r),
         prometheusSnapshotsKept: r.number("prometheusSnapshotsKept", 1, 1000, { integer: true }),
@@ -568,10 +586,43 @@ function deadMansSwitchUrl(r: SettingsReader): string | undefined {
     return v;
 }
 
+/**
+ * Grafana's provisioning mechanism. `provider` needs a way in from the deployer: Grafana's HTTPS name
+ * (domainName with its zone, and operatorCidrs to admit). Without one, the default is `file`.
+ */
+function validateGrafanaAccess(
+    r: SettingsReader,
+    frontDoor: FrontDoorSettings,
+    operatorCidrs: string[],
+    foreign: ForeignSettings,
+): Pick<HostSettings, "grafanaProvisioning" | "grafanaHostName"> {
+    if (foreign.legacyGrafanaProvision !== undefined) {
+        r.problem("grafana:provision", foreign.legacyGrafanaProvision, `no longer read: remove it and set devsecops-stack:grafanaProvisioning (${GRAFANA_PROVISIONING_MODES.join(" or ")})`);
+    }
+    const grafanaHostName = frontDoor.domainName !== undefined && operatorCidrs.length > 0 ? `grafana.${frontDoor.domainName}` : undefined;
+    const httpsName = grafanaHostName !== undefined;
+    const configured = r.rawValue("grafanaProvisioning");
+    const mode = configured === undefined || configured === null || configured === "" ? (httpsName ? "provider" : "file") : r.oneOf("grafanaProvisioning", GRAFANA_PROVISIONING_MODES);
+    if (mode === "provider" && !httpsName) {
+        r.problem("grafanaProvisioning", mode, "file: provider needs Grafana's HTTPS name (domainName and hostedZoneId, and operatorCidrs that include the deployer); without it nothing outside the VPC reaches Grafana during pulumi up");
+    }
+    const pathCan = foreign.deployPathGrafanaProvisioning;
+    if (pathCan !== undefined && pathCan !== "" && pathCan !== mode) {
+        r.problem(
+            "grafanaProvisioning",
+            mode,
+            `${JSON.stringify(pathCan)}, which this deploy path requires (${GRAFANA_PROVISIONING_ENV}=${pathCan}): set devsecops-stack:grafanaProvisioning: ${pathCan} in the stack file, so every path that deploys this stack uses one mechanism`,
+        );
+    }
+    return { grafanaProvisioning: mode, grafanaHostName };
+}
+
 /** Settings from outside the project namespace that the stack reads. */
 export interface ForeignSettings {
-    /** `grafana:provision`: whether `pulumi up` provisions Grafana's datasource and dashboard. */
-    grafanaProvision?: unknown;
+    /** The retired `grafana:provision` key (or GRAFANA_PROVISION): reported, never used. */
+    legacyGrafanaProvision?: unknown;
+    /** GRAFANA_PROVISIONING: the mechanism the deploy path can run (hosted runners: file). */
+    deployPathGrafanaProvisioning?: string;
     /** The secret config object `appSecrets` (name → value). */
     appSecrets?: Record<string, unknown>;
 }
@@ -586,13 +637,15 @@ export function validateStackSettings(raw: RawSettings, foreign: ForeignSettings
     for (const key of unknownKeys) {
         r.problem(key, raw[key], "a known setting (see Pulumi.yaml); check the spelling");
     }
+    const hosts = validateHosts(r);
+    const frontDoor = validateFrontDoor(r);
     const settings: StackSettings = {
         network: validateNetwork(r),
         audit: validateAudit(r),
         threat: validateThreat(r),
         secrets: validateSecrets(r, foreign.appSecrets),
-        hosts: validateHosts(r, foreign.grafanaProvision),
-        frontDoor: validateFrontDoor(r),
+        hosts: { ...hosts, ...validateGrafanaAccess(r, frontDoor, hosts.operatorCidrs, foreign) },
+        frontDoor,
         alerts: validateAlerts(r),
     };
     if (r.problems.length > 0) throw new ConfigValidationError(r.problems);

@@ -1,4 +1,5 @@
 import { bootService, cloudConfig, shellQuote as q } from "./cloudConfig";
+import { GRAFANA_PROVISIONING_DIR, GrafanaProvisioningFiles } from "../../dashboards";
 import { HOST_IMAGES } from "./hostImages";
 
 /**
@@ -72,7 +73,7 @@ mountpoint -q "$data_dir" || mount "$data_dir"
 xfs_growfs "$data_dir" >/dev/null
 install -d -o 65534 -g 65534 -m 0750 "$data_dir/prometheus" "$data_dir/alertmanager"
 install -d -o 472 -g 0 -m 0750 "$data_dir/grafana"
-install -d -m 0755 "$config_dir" "$config_dir/rules"
+install -d -m 0755 "$config_dir" "$config_dir/rules" "$config_dir/grafana"
 
 # The Grafana admin secret is read by the instance role and handed over as a root-and-grafana-only file.
 umask 077
@@ -108,6 +109,7 @@ docker run -d --name alertmanager --restart unless-stopped --net host \\
 docker run -d --name grafana --restart unless-stopped --net host \\
     --user 472:0 --cap-drop ALL --security-opt no-new-privileges \\
     --volume "$data_dir/grafana:/var/lib/grafana" --volume "$secret_file:/run/secrets/admin-password:ro" \\
+    --volume "$config_dir/grafana:${GRAFANA_PROVISIONING_DIR}:ro" \\
     --env GF_SECURITY_ADMIN_PASSWORD__FILE=/run/secrets/admin-password \\
     --env GF_USERS_ALLOW_SIGN_UP=false --env GF_AUTH_ANONYMOUS_ENABLED=false --env GF_ANALYTICS_REPORTING_ENABLED=false \\
     "\${log_opts[@]}" --log-opt awslogs-group=${q(input.grafanaLogGroup, "grafanaLogGroup")} \\
@@ -130,7 +132,15 @@ export interface ShippedMonitoringConfig {
     alertRulesYml: string;
     recordingRulesYml: string;
     alertmanagerYml: string;
+    /**
+     * Grafana's provisioning files (grafanaProvisioning = file), relative to its provisioning directory.
+     * Absent (provider): the directory is emptied, so only one mechanism ever gives Grafana its dashboard.
+     */
+    grafanaProvisioning?: GrafanaProvisioningFiles;
 }
+
+/** Subdirectories Grafana expects under its provisioning directory (an absent one is logged as an error). */
+const GRAFANA_PROVISIONING_SUBDIRS = ["datasources", "dashboards", "plugins", "alerting"];
 
 /** The shipped files, relative to the config directory (mounted at /etc/prometheus and /etc/alertmanager). */
 const SHIPPED_FILES = ["prometheus.yml", "rules/alert_rules.yml", "rules/recording_rules.yml", "alertmanager.yml"] as const;
@@ -146,14 +156,22 @@ export function renderConfigShippingScript(files: ShippedMonitoringConfig, confi
     const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
     const contents = [files.prometheusYml, files.alertRulesYml, files.recordingRulesYml, files.alertmanagerYml];
     const stage = SHIPPED_FILES.map((f, i) => `stage ${f} ${q(b64(contents[i]), f)}`).join("\n");
+    const grafanaFiles = Object.entries(files.grafanaProvisioning ?? {});
+    for (const [f] of grafanaFiles) {
+        if (!/^[a-z]+(\/[a-z]+)*\/[a-z0-9-]+\.(yaml|json)$/.test(f) || !GRAFANA_PROVISIONING_SUBDIRS.includes(f.split("/")[0])) {
+            throw new Error(`Grafana provisioning file ${JSON.stringify(f)}: a path under ${GRAFANA_PROVISIONING_SUBDIRS.join(", ")} ending .yaml or .json`);
+        }
+    }
+    const stageGrafana = grafanaFiles.map(([f, content]) => `stage ${q(`grafana/${f}`, f)} ${q(b64(content), f)}`).join("\n");
     return `#!/bin/bash
 set -euo pipefail
 config_dir=${q(configDir, "config dir")}
 staging="$config_dir/.staging"
 rm -rf "$staging"
 install -d -m 0755 "$config_dir" "$config_dir/rules" "$staging" "$staging/rules"
-stage() { printf '%s' "$2" | base64 -d > "$staging/$1"; chmod 0644 "$staging/$1"; }
+stage() { install -d -m 0755 "$(dirname "$staging/$1")"; printf '%s' "$2" | base64 -d > "$staging/$1"; chmod 0644 "$staging/$1"; }
 ${stage}
+${stageGrafana}
 running() { [ "$(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = "true" ]; }
 # Before the first boot finishes the containers are not up yet: they start from these files.
 if running prometheus; then
@@ -166,6 +184,22 @@ fi
 for f in ${SHIPPED_FILES.join(" ")}; do
     mv -f "$staging/$f" "$config_dir/$f"
 done
+# Grafana's provisioning directory is bind-mounted into its container: its contents are replaced,
+# never the directory itself, and only when they differ (a rescan never sees it half-written twice
+# an hour). Datasources are read only at start-up: a changed one restarts Grafana (dashboards are
+# rescanned every 30 s).
+grafana_dir="$config_dir/grafana"
+datasources_sum() { { cat "$grafana_dir"/datasources/* 2>/dev/null || true; } | sha256sum; }
+install -d -m 0755 "$grafana_dir" ${GRAFANA_PROVISIONING_SUBDIRS.map((d) => `"$staging/grafana/${d}"`).join(" ")}
+if ! diff -r -q "$staging/grafana" "$grafana_dir" >/dev/null 2>&1; then
+    datasources_before="$(datasources_sum)"
+    find "$grafana_dir" -mindepth 1 -delete
+    cp -R "$staging/grafana/." "$grafana_dir/"
+    if [ "$(datasources_sum)" != "$datasources_before" ] && running grafana; then
+        docker restart grafana >/dev/null
+    fi
+fi
+rm -rf "$staging"
 # Reload by signal: Prometheus and Alertmanager re-read their config on SIGHUP, so neither needs its
 # HTTP lifecycle API (--web.enable-lifecycle would let anyone who reaches 9090 call /-/quit).
 if running prometheus; then docker kill --signal SIGHUP prometheus; fi

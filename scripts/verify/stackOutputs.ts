@@ -70,18 +70,20 @@ export function readOutputsFile(file: string): StackOutputs {
 }
 
 /** Runs the Pulumi CLI; secrets stay hidden (verify needs none, and output may land in CI logs). */
-export function readStackOutputs(stack: string, pulumiCommand = "pulumi"): StackOutputs {
-    const args = ["stack", "output", "--json", "--show-secrets=false", "--stack", stack];
+export function readStackOutputs(stack: string | undefined, pulumiCommand = "pulumi"): StackOutputs {
+    // Without a name: the selected stack, as `pulumi stack output` reads it.
+    const args = ["stack", "output", "--json", "--show-secrets=false", ...(stack === undefined ? [] : ["--stack", stack])];
+    const which = stack === undefined ? "the selected stack" : `--stack ${stack}`;
     const run = spawnSync(pulumiCommand, args, { encoding: "utf8", timeout: 120_000 });
     if (run.error && (run.error as NodeJS.ErrnoException).code === "ENOENT") {
         throw new UsageError(
-            `--stack ${stack}: the pulumi CLI is not on PATH. Install it (https://www.pulumi.com/docs/install/), ` +
+            `${which}: the pulumi CLI is not on PATH. Install it (https://www.pulumi.com/docs/install/), ` +
                 "or pass --outputs <file> with the output of `pulumi stack output --json` from a machine that has it",
         );
     }
-    if (run.error) throw new UsageError(`--stack ${stack}: \`pulumi ${args.join(" ")}\` failed to run: ${run.error.message}`);
+    if (run.error) throw new UsageError(`${which}: \`pulumi ${args.join(" ")}\` failed to run: ${run.error.message}`);
     if (run.status !== 0) {
-        throw new UsageError(`--stack ${stack}: \`pulumi ${args.join(" ")}\` exited with ${run.status}: ${run.stderr.trim() || run.stdout.trim()}`);
+        throw new UsageError(`${which}: \`pulumi ${args.join(" ")}\` exited with ${run.status}: ${run.stderr.trim() || run.stdout.trim()}`);
     }
     return parseOutputsJson(run.stdout, `\`pulumi ${args.join(" ")}\``);
 }

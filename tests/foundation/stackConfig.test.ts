@@ -69,7 +69,9 @@ describe("stack config validation", () => {
         expect(s.network.privateEgress).to.equal("nat");
         expect(s.audit).to.include({ encryption: "kms", transitionDays: 90, expirationDays: 365, forceDestroy: false });
         expect(s.hosts.operatorCidrs).to.deep.equal(["203.0.113.0/24"]);
-        expect(s.hosts.grafanaProvision).to.equal(true);
+        // No domain: no HTTPS name for Grafana, so its provisioning is by file.
+        expect(s.hosts.grafanaProvisioning).to.equal("file");
+        expect(s.hosts.grafanaHostName).to.equal(undefined);
         expect(s.alerts).to.deep.equal({
             errorRatio: 0.05,
             latencyP95Seconds: 0.5,
@@ -138,19 +140,12 @@ describe("stack config validation", () => {
         expectProblem({ auditTransitionDays: 400, auditExpirationDays: 365 }, "auditExpirationDays", "more days than auditTransitionDays (400)");
     });
 
-    it("requires operator CIDRs, and never the whole internet", () => {
-        const missing = (() => {
-            try {
-                validateStackSettings({});
-            } catch (e) {
-                return e as ConfigValidationError;
-            }
-            throw new Error("missing operatorCidrs accepted");
-        })();
-        expect(missing.problems.map((p) => p.key)).to.include("operatorCidrs");
-        expectProblem({ operatorCidrs: [] }, "operatorCidrs", "non-empty list");
+    it("operator CIDRs are optional (Grafana by tunnel only), never the whole internet, and at most 15", () => {
+        expect(validateStackSettings({}).hosts.operatorCidrs).to.deep.equal([]);
+        expect(validateStackSettings({ operatorCidrs: [] }).hosts.operatorCidrs).to.deep.equal([]);
         expectProblem({ operatorCidrs: ["203.0.113.0/24", "0.0.0.0/0"] }, "operatorCidrs", "not allowed: \"0.0.0.0/0\"");
         expectProblem({ operatorCidrs: ["::/0"] }, "operatorCidrs", "not allowed: \"::/0\"");
+        expectProblem({ operatorCidrs: Array.from({ length: 16 }, (_, i) => `198.51.100.${i}/32`) }, "operatorCidrs", "at most 15");
         expect(validateStackSettings({ operatorCidrs: ["2001:db8::/48"] }).hosts.operatorCidrs).to.deep.equal(["2001:db8::/48"]);
     });
 
@@ -201,10 +196,33 @@ describe("stack config validation", () => {
         expectProblem({ generatedSecretNames: [] }, "generatedSecretNames", "at least one app secret");
     });
 
-    it("reads grafana:provision and rejects a non-boolean", () => {
-        expect(validateStackSettings(VALID, { grafanaProvision: "false" }).hosts.grafanaProvision).to.equal(false);
-        const err = problemsForForeign({}, { grafanaProvision: "maybe" });
-        expect(err.problems.find((p) => p.key === "grafana:provision")?.allowed).to.equal("true or false");
+    describe("grafanaProvisioning (issue 13)", () => {
+        const DOMAIN = { ...VALID, domainName: "app.example.com", hostedZoneId: "Z0EXAMPLE00000000000" };
+
+        it("defaults to provider with Grafana's HTTPS name (a domain and operatorCidrs), else to file", () => {
+            expect(validateStackSettings(DOMAIN).hosts).to.include({ grafanaProvisioning: "provider", grafanaHostName: "grafana.app.example.com" });
+            expect(validateStackSettings({ ...DOMAIN, operatorCidrs: [] }).hosts).to.include({ grafanaProvisioning: "file", grafanaHostName: undefined });
+            expect(validateStackSettings(VALID).hosts.grafanaProvisioning).to.equal("file");
+            expect(validateStackSettings({ ...DOMAIN, grafanaProvisioning: "file" }).hosts).to.include({ grafanaProvisioning: "file", grafanaHostName: "grafana.app.example.com" });
+        });
+
+        it("rejects provider where nothing outside the VPC reaches Grafana, and unknown values", () => {
+            expectProblem({ grafanaProvisioning: "provider" }, "grafanaProvisioning", "provider needs Grafana's HTTPS name");
+            expectProblem({ grafanaProvisioning: "api" }, "grafanaProvisioning", "one of provider, file");
+        });
+
+        it("a deploy path that can only run file (GRAFANA_PROVISIONING=file) fails a stack set to provider, and never overrides it", () => {
+            expect(validateStackSettings({ ...DOMAIN, grafanaProvisioning: "file" }, { deployPathGrafanaProvisioning: "file" }).hosts.grafanaProvisioning).to.equal("file");
+            const err = problemsForForeign({ ...DOMAIN }, { deployPathGrafanaProvisioning: "file" });
+            const problem = err.problems.find((p) => p.key === "grafanaProvisioning")!;
+            expect(problem.value).to.equal("provider");
+            expect(problem.allowed).to.contain("GRAFANA_PROVISIONING=file").and.contain("set devsecops-stack:grafanaProvisioning: file in the stack file");
+        });
+
+        it("the retired grafana:provision key is reported with where it went", () => {
+            const err = problemsForForeign({}, { legacyGrafanaProvision: "false" });
+            expect(err.problems.find((p) => p.key === "grafana:provision")?.allowed).to.contain("devsecops-stack:grafanaProvisioning");
+        });
     });
 });
 

@@ -135,9 +135,9 @@ describe("host components composed with stand-in foundation outputs", function (
     };
     const monitoringArgs = (overrides: Record<string, unknown> = {}) => ({
         vpcId: pulumi.output(FOUNDATION.vpcId),
-        subnetId: pulumi.output(FOUNDATION.publicSubnetId),
+        subnetId: pulumi.output(FOUNDATION.privateSubnetId),
         instanceType: "t3.medium",
-        operatorCidrs: ["203.0.113.0/24", "2001:db8::/48"],
+        grafanaProvisioning: "file",
         alertTopicArn: pulumi.output(FOUNDATION.alertTopicArn),
         alertTopicKeyArn: pulumi.output(FOUNDATION.alertTopicKeyArn),
         grafanaAdminSecretArn: pulumi.output(FOUNDATION.grafanaSecretArn),
@@ -222,7 +222,7 @@ describe("host components composed with stand-in foundation outputs", function (
         const monitoring = new hosts.MonitoringHost("monitoring", monitoringArgs());
         const app = new hosts.ObservedAppHost("app", appArgs(monitoring.securityGroupId));
         const grafana = new hosts.GrafanaProvisioning("grafana", {
-            grafanaUrl: monitoring.grafanaUrl,
+            grafanaUrl: "https://grafana.test.example.com",
             adminPassword: pulumi.secret(GRAFANA_PASSWORD),
             healthTimeoutSeconds: 2,
         });
@@ -304,22 +304,16 @@ describe("host components composed with stand-in foundation outputs", function (
         expect(await value(app.repositoryUrl)).to.equal(`${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/devsecops-stack-hosts-test/devsecops-app`);
         expect(await value(app.imageDigest)).to.match(new RegExp(`devsecops-app@${DIGEST}$`));
         expect(await value(app.securityGroupId)).to.equal("app-sg-id");
-        const dns = `ec2-198-51-100-30.${REGION}.compute.amazonaws.com`;
-        expect(await value(monitoring.prometheusUrl)).to.equal(`http://${dns}:9090`);
-        expect(await value(monitoring.alertmanagerUrl)).to.equal(`http://${dns}:9093`);
-        expect(await value(monitoring.grafanaUrl)).to.equal(`http://${dns}:3000`);
+        expect(await value(monitoring.instanceId)).to.equal("monitoring-instance-id");
         expect(await value(monitoring.securityGroupId)).to.equal("monitoring-sg-id");
         const provider = registered.find((r) => r.type === "pulumi:providers:grafana")!;
-        expect(provider.inputs.url).to.equal(`http://${dns}:3000`);
+        expect(provider.inputs.url).to.equal("https://grafana.test.example.com");
     });
 
-    it("admits operator CIDRs (IPv4 and IPv6) on the monitoring ports; the app's only from the load balancer's and the monitoring SG", () => {
+    it("gives the monitoring host no ingress of its own; the app's only from the load balancer's and the monitoring SG", () => {
         const sg = byName("aws:ec2/securityGroup:SecurityGroup", "monitoring-sg");
-        expect(sg.inputs.ingress.map((r: any) => [r.fromPort, r.cidrBlocks, r.ipv6CidrBlocks])).to.deep.equal([
-            [9090, ["203.0.113.0/24"], ["2001:db8::/48"]],
-            [9093, ["203.0.113.0/24"], ["2001:db8::/48"]],
-            [3000, ["203.0.113.0/24"], ["2001:db8::/48"]],
-        ]);
+        expect(sg.inputs.ingress ?? []).to.deep.equal([]);
+        expect(byName("aws:ec2/instance:Instance", "monitoring-instance").inputs.associatePublicIpAddress).to.equal(false);
         const appRules = registered.filter((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
         expect(appRules.map((r) => [r.inputs.fromPort, r.inputs.referencedSecurityGroupId, r.inputs.cidrIpv4])).to.deep.equal([
             [3000, "lb-sg-id", undefined],
@@ -332,12 +326,13 @@ describe("host components composed with stand-in foundation outputs", function (
 
     it("rejects bad arguments before registering anything, naming the setting, the value and what is allowed", () => {
         const before = registered.length;
-        expect(() => new hosts.MonitoringHost("bad-monitoring", monitoringArgs({ operatorCidrs: ["0.0.0.0/0"] }))).to.throw(
-            'operatorCidrs entry "0.0.0.0/0": the whole internet is not an operator network',
-        );
-        expect(() => new hosts.MonitoringHost("bad-monitoring", monitoringArgs({ operatorCidrs: ["::/0"] }))).to.throw(/operatorCidrs entry "::\/0"/);
-        expect(() => new hosts.MonitoringHost("bad-monitoring", monitoringArgs({ operatorCidrs: [] }))).to.throw("operatorCidrs = []: at least one CIDR");
-        expect(() => new hosts.MonitoringHost("bad-monitoring", monitoringArgs({ operatorCidrs: ["office"] }))).to.throw('operatorCidrs entry "office": a CIDR block');
+        expect(() => new hosts.MonitoringHost("bad-monitoring", monitoringArgs({ grafanaProvisioning: "api" }))).to.throw('grafanaProvisioning = "api": provider or file');
+        const { GrafanaRoute } = require("../../components/grafanaRoute");
+        const route = (overrides: Record<string, unknown>) => () =>
+            new GrafanaRoute("bad-route", { hostName: "grafana.test.example.com", sourceCidrs: ["203.0.113.0/24"], port: 3000, ...overrides });
+        expect(route({ sourceCidrs: ["0.0.0.0/0"] })).to.throw("the whole internet is not an operator network");
+        expect(route({ sourceCidrs: [] })).to.throw("sourceCidrs = []: from 1 to 60 operator CIDRs");
+        expect(route({ hostName: "Grafana" })).to.throw('hostName = "Grafana": a DNS name');
         expect(() => new hosts.ObservedAppHost("bad-app", appArgs("sg-x", { scanMaxHigh: -2 }))).to.throw(
             "scanMaxHigh = -2: a whole number of HIGH findings allowed, or -1 for HIGH not gating",
         );

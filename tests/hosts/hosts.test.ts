@@ -7,6 +7,7 @@ import YAML from "yaml";
 import { SHUTDOWN_DRAIN_MS } from "../../app/src/server";
 import { renderAppHostUserData } from "../../components/cloudInit/appHostUserData";
 import { renderConfigShippingScript, renderMonitoringHostUserData, ShippedMonitoringConfig } from "../../components/cloudInit/monitoringHostUserData";
+import { renderGrafanaProvisioningFiles } from "../../dashboards";
 import { DEFAULT_ALERT_THRESHOLDS, renderAlertmanagerConfig, renderAlertRules, renderPrometheusConfig, renderRecordingRules } from "../../prometheus";
 import { ofType, RecordedResource, ROOT, runStack, StackRun } from "../../scripts/stackUnderMocks";
 import { findBinary, freePort, httpRequest } from "../../scripts/local/harness";
@@ -52,6 +53,27 @@ function appUserData(resources: RecordedResource[]): string {
     return Buffer.from(String(appTemplate(resources).inputs.userData), "base64").toString("utf8");
 }
 
+/** Grafana's provisioning files the config document ships (grafanaProvisioning = file), decoded. */
+function shippedGrafanaFiles(resources: RecordedResource[]): Record<string, string> {
+    const script = (JSON.parse(named(resources, "aws:ssm/document:Document", "monitoring-config").inputs.content).mainSteps[0].inputs.runCommand as string[]).join("\n");
+    const files: Record<string, string> = {};
+    for (const m of script.matchAll(/^stage '?grafana\/([^' ]+)'? '([^']+)'$/gm)) files[m[1]] = Buffer.from(m[2], "base64").toString("utf8");
+    return files;
+}
+
+async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    try {
+        return await fn();
+    } finally {
+        for (const [k, v] of Object.entries(saved)) {
+            if (v === undefined) delete process.env[k];
+            else process.env[k] = v;
+        }
+    }
+}
+
 function run(tool: string, args: string[], input?: string): { status: number | null; out: string } {
     const r = spawnSync(tool, args, { input, encoding: "utf8", timeout: 60_000 });
     const pkg = ({ promtool: "prometheus", amtool: "prometheus-alertmanager" } as Record<string, string>)[tool] ?? tool;
@@ -88,8 +110,7 @@ describe("hosts under mocks (prod config)", function () {
         expect(volumes[0].inputs).to.include({ encrypted: true, size: 20, type: "gp3" });
     });
 
-    it("admits the internet only to the load balancer on 80 and 443; elsewhere security groups or operator CIDRs, never port 22", () => {
-        const operators = ["203.0.113.0/24"];
+    it("admits the internet only to the load balancer on 80 and 443; elsewhere security groups only, never port 22", () => {
         const rules = ingressRules(resources).filter((r) => !r.where.startsWith("network-endpoints"));
         expect(rules.length).to.be.greaterThan(3);
         const internet = rules.filter((r) => r.cidrs.includes("0.0.0.0/0"));
@@ -98,8 +119,8 @@ describe("hosts under mocks (prod config)", function () {
             ["front-door-443-from-internet", 443, 443],
         ]);
         for (const r of rules.filter((x) => !internet.includes(x))) {
-            expect(r.cidrs.length + r.sourceGroups.length, `${r.where} has a source`).to.be.greaterThan(0);
-            for (const c of r.cidrs) expect(operators, `${r.where} ${c}`).to.include(c);
+            expect(r.sourceGroups.length, `${r.where} admits a security group`).to.be.greaterThan(0);
+            expect(r.cidrs, `${r.where} admits no CIDR`).to.deep.equal([]);
             expect(r.fromPort <= 22 && 22 <= r.toPort, `${r.where} opens 22`).to.equal(false);
         }
         const fromLb = rules.filter((r) => r.where === "app-app-from-lb");
@@ -108,7 +129,63 @@ describe("hosts under mocks (prod config)", function () {
         expect(app.map((r) => r.fromPort).sort()).to.deep.equal([3000, 9100]);
         const monitoringSg = named(resources, "aws:ec2/securityGroup:SecurityGroup", "monitoring-sg");
         for (const r of app) expect(r.sourceGroups).to.deep.equal([`${monitoringSg.name}-id`]);
-        expect(ingressRules(resources).filter((r) => r.where === "monitoring-sg").map((r) => r.fromPort)).to.have.members([9090, 9093, 3000]);
+        // Issue 13: the monitoring host admits the front door to Grafana's port and nothing else; no CIDR reaches 9090, 9093 or 3000.
+        const toMonitoring = ingressRules(resources).filter((r) => r.where === "monitoring-sg" || r.where.startsWith("grafana-route-"));
+        expect(toMonitoring.map((r) => [r.where, r.fromPort, r.toPort, r.sourceGroups, r.cidrs])).to.deep.equal([["grafana-route-from-front-door", 3000, 3000, ["front-door-sg-id"], []]]);
+        const grafanaRule = named(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "grafana-route-from-front-door");
+        expect(grafanaRule.inputs.securityGroupId).to.equal(`${monitoringSg.name}-id`);
+    });
+
+    it("issue 13: no instance has a public IP; the monitoring host lives in a private subnet", () => {
+        const monitoring = named(resources, "aws:ec2/instance:Instance", "monitoring-instance");
+        expect(monitoring.inputs.associatePublicIpAddress).to.equal(false);
+        expect(monitoring.inputs.subnetId).to.equal("network-private-0-id");
+        expect(monitoring.inputs.tags).to.not.have.property("OperatorFacing");
+        for (const i of ofType(resources, "aws:ec2/instance:Instance")) expect(i.inputs.associatePublicIpAddress, i.name).to.not.equal(true);
+        for (const subnet of ofType(resources, "aws:ec2/subnet:Subnet")) expect(subnet.inputs.mapPublicIpOnLaunch, subnet.name).to.equal(false);
+        // The data volume stays in the instance's zone: the private subnet is in the first zone, as the public one was.
+        const privateSubnet = named(resources, "aws:ec2/subnet:Subnet", "network-private-0");
+        expect(privateSubnet.inputs.availabilityZone).to.equal(named(resources, "aws:ec2/subnet:Subnet", "network-public-0").inputs.availabilityZone);
+    });
+
+    it("issue 13: Grafana's only internet path is the HTTPS listener rule (its host name and operatorCidrs together); its name from elsewhere gets 403", () => {
+        const https = named(resources, "aws:lb/listener:Listener", "front-door-https");
+        const rules = ofType(resources, "aws:lb/listenerRule:ListenerRule").filter((r) => r.inputs.actions.some((a: any) => a.targetGroupArn === named(resources, "aws:lb/targetGroup:TargetGroup", "grafana-route-grafana").state.arn));
+        expect(rules.map((r) => r.name)).to.deep.equal(["grafana-route-operators-0"]);
+        for (const rule of rules) {
+            expect(rule.inputs.listenerArn).to.equal(https.state.arn);
+            expect(rule.inputs.conditions).to.deep.equal([{ hostHeader: { values: ["grafana.app.example.com"] } }, { sourceIp: { values: ["203.0.113.0/24"] } }]);
+        }
+        // Nothing else forwards to Grafana: no listener default, no plain-HTTP listener.
+        for (const l of ofType(resources, "aws:lb/listener:Listener")) {
+            expect(JSON.stringify(l.inputs.defaultActions), l.name).to.not.contain("grafana-route-grafana");
+        }
+        const refusal = named(resources, "aws:lb/listenerRule:ListenerRule", "grafana-route-others");
+        expect(refusal.inputs.conditions).to.deep.equal([{ hostHeader: { values: ["grafana.app.example.com"] } }]);
+        expect(refusal.inputs.actions[0].fixedResponse.statusCode).to.equal("403");
+        expect(refusal.inputs.priority).to.be.greaterThan(rules[0].inputs.priority);
+        // The target group holds the monitoring host's Grafana port, health-checked on /api/health.
+        const attachment = named(resources, "aws:lb/targetGroupAttachment:TargetGroupAttachment", "grafana-route-grafana");
+        expect(attachment.inputs).to.include({ targetId: "monitoring-instance-id", port: 3000 });
+        expect(named(resources, "aws:lb/targetGroup:TargetGroup", "grafana-route-grafana").inputs.healthCheck).to.include({ path: "/api/health" });
+        // Same certificate: the stack's certificate names Grafana too; the common rule set leaves its bodies alone.
+        expect(named(resources, "aws:acm/certificate:Certificate", "front-door-cert").inputs.subjectAlternativeNames).to.deep.equal(["grafana.app.example.com"]);
+        const crs = named(resources, "aws:wafv2/webAcl:WebAcl", "front-door-waf").inputs.rules.find((r: any) => r.name === "AWSManagedRulesCommonRuleSet");
+        expect(crs.statement.managedRuleGroupStatement.scopeDownStatement.notStatement.statement.byteMatchStatement).to.include({ searchString: "grafana.app.example.com", positionalConstraint: "EXACTLY" });
+        expect(stack.outputs.grafanaUrl).to.equal("https://grafana.app.example.com");
+        expect(stack.outputs.prometheusUrl).to.equal("npm run tunnel -- prometheus");
+        expect(stack.outputs.alertmanagerUrl).to.equal("npm run tunnel -- alertmanager");
+    });
+
+    it("issue 13: more operator CIDRs than one rule holds take more rules; none, or no domain, leave Grafana to the tunnel", async () => {
+        const many = await runStack({ config: { operatorCidrs: JSON.stringify(["198.51.100.0/24", "198.51.101.0/24", "198.51.102.0/24", "198.51.103.0/24"]) } });
+        const operatorRules = ofType(many.resources, "aws:lb/listenerRule:ListenerRule").filter((r) => r.name.startsWith("grafana-route-operators-"));
+        expect(operatorRules.sort((a, b) => a.inputs.priority - b.inputs.priority).map((r) => r.inputs.conditions[1].sourceIp.values.length)).to.deep.equal([3, 1]);
+        for (const stackConfig of [{ operatorCidrs: "[]" }, {}]) {
+            const run = await runStack({ config: stackConfig, unset: Object.keys(stackConfig).length ? [] : ["domainName", "hostedZoneId"] });
+            expect(run.resources.filter((r) => r.name.startsWith("grafana-route")).map((r) => r.name), JSON.stringify(stackConfig)).to.deep.equal([]);
+            expect(run.outputs.grafanaUrl).to.equal("npm run tunnel -- grafana");
+        }
     });
 
     it("keeps the app hosts private, across both private subnets, and gives no host an SSH key", () => {
@@ -192,8 +269,10 @@ describe("hosts under mocks (prod config)", function () {
         expect(appUserData(resources).match(/--log-opt mode=non-blocking --log-opt max-buffer-size=\d+m/g)).to.have.length(2);
     });
 
-    it("provisions Grafana through the explicit provider, after the health wait", () => {
+    it("grafanaProvisioning = provider: through the explicit provider at Grafana's HTTPS name, after the health wait; no provisioning files shipped", async () => {
+        const { resources } = await runStack({ config: { grafanaProvisioning: "provider" } });
         const wait = named(resources, "command:local:Command", "grafana-health-wait");
+        expect(wait.inputs.environment.GRAFANA_URL).to.equal("https://grafana.app.example.com");
         const providerUrn = resources.find((r) => r.type === "pulumi:providers:grafana")?.urn;
         expect(providerUrn).to.be.a("string");
         for (const type of ["grafana:oss/folder:Folder", "grafana:oss/dataSource:DataSource", "grafana:oss/dashboard:Dashboard"]) {
@@ -206,6 +285,26 @@ describe("hosts under mocks (prod config)", function () {
         expect(ds.inputs).to.include({ type: "prometheus", uid: "devsecops-prometheus" });
         const provider = resources.find((r) => r.type === "pulumi:providers:grafana")!;
         expect(provider.rawInputs.auth, "auth is a secret").to.have.property("4dabf18193072939515e22adb298388d");
+        expect(provider.inputs.url).to.match(/^https:\/\//);
+        expect(Object.keys(shippedGrafanaFiles(resources))).to.deep.equal([]);
+    });
+
+    it("issue 13: file and provider give Grafana the same datasource uid, folder and dashboard", async () => {
+        const { resources: viaProvider } = await runStack({ config: { grafanaProvisioning: "provider" } });
+        const files = shippedGrafanaFiles(resources);
+        const datasource = YAML.parse(files["datasources/devsecops.yaml"]).datasources[0];
+        const apiDatasource = ofType(viaProvider, "grafana:oss/dataSource:DataSource")[0].inputs;
+        expect(datasource).to.include({ uid: apiDatasource.uid, name: apiDatasource.name, type: apiDatasource.type, url: apiDatasource.url, isDefault: apiDatasource.isDefault });
+        expect(datasource.jsonData).to.deep.equal(JSON.parse(apiDatasource.jsonDataEncoded));
+        const provider = YAML.parse(files["dashboards/devsecops.yaml"]).providers[0];
+        const folder = ofType(viaProvider, "grafana:oss/folder:Folder")[0].inputs;
+        expect({ title: provider.folder, uid: provider.folderUid }).to.deep.equal({ title: folder.title, uid: folder.uid });
+        const jsonFiles = Object.keys(files).filter((f) => f.endsWith(".json"));
+        expect(jsonFiles).to.have.length(1);
+        expect(`/etc/grafana/provisioning/${jsonFiles[0]}`.startsWith(provider.options.path + "/")).to.equal(true);
+        expect(JSON.parse(files[jsonFiles[0]])).to.deep.equal(JSON.parse(ofType(viaProvider, "grafana:oss/dashboard:Dashboard")[0].inputs.configJson));
+        // The host mounts the shipped directory where Grafana reads provisioning.
+        expect(String(named(resources, "aws:ec2/instance:Instance", "monitoring-instance").inputs.userData)).to.contain(":/etc/grafana/provisioning:ro");
     });
 
     it("starts the app without fault injection unless appFaultInjection is set for a drill", async () => {
@@ -287,29 +386,19 @@ describe("hosts under mocks (prod config)", function () {
         });
     });
 
-    it("skips Grafana provisioning when grafana:provision is false", async () => {
-        const { resources: r } = await runStack({ config: { "grafana:provision": "false" } });
-        expect(r.filter((x) => x.type.startsWith("grafana:"))).to.deep.equal([]);
-        expect(ofType(r, "aws:ec2/instance:Instance")).to.have.length(1);
-        expect(ofType(r, "aws:autoscaling/group:Group")).to.have.length(1);
-    });
-
-    it("issue 11 item 3: each hosted deploy path (deploy.yml, Pulumi Deployments) registers nothing that waits on Grafana", async () => {
+    it("issue 13: each hosted deploy path (deploy.yml, Pulumi Deployments) registers nothing that waits on Grafana, and still ships the dashboard", async () => {
         const deployEnv = YAML.parse(fs.readFileSync(path.join(ROOT, ".github", "workflows", "deploy.yml"), "utf8"))
             .jobs.up.steps.find((st: any) => String(st.uses ?? "").startsWith("pulumi/actions@")).env;
         const deploymentsEnv = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.deploy.yaml"), "utf8")).settings.operationContext.environmentVariables;
         for (const [where, env] of [["deploy.yml", deployEnv], ["Pulumi.prod.deploy.yaml", deploymentsEnv]] as const) {
-            const saved = process.env.GRAFANA_PROVISION;
-            try {
-                if (env.GRAFANA_PROVISION === undefined) delete process.env.GRAFANA_PROVISION;
-                else process.env.GRAFANA_PROVISION = env.GRAFANA_PROVISION;
-                const { resources: r } = await runStack();
-                expect(r.filter((x) => x.type.startsWith("grafana:") || x.name === "grafana-health-wait").map((x) => x.name), where).to.deep.equal([]);
-            } finally {
-                if (saved === undefined) delete process.env.GRAFANA_PROVISION;
-                else process.env.GRAFANA_PROVISION = saved;
-            }
+            expect(env.GRAFANA_PROVISIONING, `${where} says which mechanism it can run`).to.equal("file");
+            const { resources: r } = await withEnv({ GRAFANA_PROVISIONING: env.GRAFANA_PROVISIONING }, () => runStack());
+            expect(r.filter((x) => x.type.startsWith("grafana:") || x.type.startsWith("pulumi:providers:grafana") || (x.type.startsWith("command:") && x.name.startsWith("grafana"))).map((x) => x.name), where).to.deep.equal([]);
+            expect(Object.keys(shippedGrafanaFiles(r)), where).to.include("datasources/devsecops.yaml");
         }
+        // A stack set to provider on that path stops before any resource, instead of waiting on Grafana.
+        const refused = await withEnv({ GRAFANA_PROVISIONING: "file" }, () => runStack({ config: { grafanaProvisioning: "provider" } }).then(() => undefined, (e: Error) => e));
+        expect(refused?.message).to.contain("grafanaProvisioning").and.contain("GRAFANA_PROVISIONING=file");
     });
 
     it("ships a threshold change through SSM without touching the instance", async () => {
@@ -389,6 +478,7 @@ describe("host user data and scripts pass cloud-init schema and shellcheck", fun
             alertRulesYml: renderAlertRules(DEFAULT_ALERT_THRESHOLDS),
             recordingRulesYml: renderRecordingRules(),
             alertmanagerYml: renderAlertmanagerConfig({}),
+            grafanaProvisioning: renderGrafanaProvisioningFiles(),
         });
         const check = run("shellcheck", ["--shell=bash", "-"], script);
         expect(check.status, check.out).to.equal(0);
@@ -413,7 +503,7 @@ describe("host user data and scripts pass cloud-init schema and shellcheck", fun
             // docker: every container runs; `exec` runs the tool here with container paths mapped to configDir.
             fs.writeFileSync(path.join(bin, "docker"), `#!/bin/bash
 if [ "$1" = inspect ]; then echo true; exit 0; fi
-if [ "$1" = kill ]; then echo "kill $*" >> "$CALLS"; exit 0; fi
+if [ "$1" = kill ] || [ "$1" = restart ]; then echo "$1 $*" >> "$CALLS"; exit 0; fi
 [ "$1" = exec ] || exit 64
 shift 2
 args=()
@@ -451,6 +541,34 @@ exec "\${args[@]}"
             expect(r.status, "the SSM run fails").to.not.equal(0);
             expect(fs.readFileSync(path.join(configDir, "rules/alert_rules.yml"), "utf8")).to.equal(good);
             expect(calls()).to.not.contain("SIGHUP");
+        });
+        it("grafanaProvisioning = file: writes Grafana's provisioning files, restarts Grafana only when a datasource changes", () => {
+            const grafana = renderGrafanaProvisioningFiles();
+            const r = ship(shipped({ grafanaProvisioning: grafana }));
+            expect(r.status, `${r.stdout}${r.stderr}`).to.equal(0);
+            for (const [f, content] of Object.entries(grafana)) expect(fs.readFileSync(path.join(configDir, "grafana", f), "utf8"), f).to.equal(content);
+            expect(calls()).to.contain("restart restart grafana");
+            // The same files again (the association re-runs every 30 minutes): nothing restarts.
+            fs.rmSync(log);
+            expect(ship(shipped({ grafanaProvisioning: grafana })).status).to.equal(0);
+            expect(calls()).to.not.contain("restart");
+            // A dashboard-only change is rescanned by Grafana itself: no restart either.
+            const dashboardFile = Object.keys(grafana).find((f) => f.endsWith(".json"))!;
+            const changed = { ...grafana, [dashboardFile]: JSON.stringify({ ...JSON.parse(grafana[dashboardFile]), title: "changed" }) };
+            expect(ship(shipped({ grafanaProvisioning: changed })).status).to.equal(0);
+            expect(fs.readFileSync(path.join(configDir, "grafana", dashboardFile), "utf8")).to.contain('"title":"changed"');
+            expect(calls()).to.not.contain("restart");
+        });
+
+        it("grafanaProvisioning = provider: empties Grafana's provisioning directory, so only the provider gives it a dashboard", () => {
+            expect(ship(shipped({ grafanaProvisioning: renderGrafanaProvisioningFiles() })).status).to.equal(0);
+            fs.rmSync(log);
+            const r = ship(shipped());
+            expect(r.status, `${r.stdout}${r.stderr}`).to.equal(0);
+            const left = fs.readdirSync(path.join(configDir, "grafana"), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+            expect(left.map((e) => e.name)).to.deep.equal([]);
+            expect(fs.readdirSync(path.join(configDir, "grafana")).sort()).to.deep.equal(["alerting", "dashboards", "datasources", "plugins"]);
+            expect(calls()).to.contain("restart restart grafana");
         });
     });
 

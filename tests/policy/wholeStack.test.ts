@@ -70,7 +70,7 @@ describe("policy pack over the whole prod stack (under mocks)", function () {
         },
         {
             what: "0.0.0.0/0 on 9100 (inline on the monitoring security group)",
-            make: () => mutate("aws:ec2/securityGroup:SecurityGroup", "monitoring-sg", (i) => i.ingress.push({ protocol: "tcp", fromPort: 9100, toPort: 9100, cidrBlocks: ["0.0.0.0/0"] })),
+            make: () => mutate("aws:ec2/securityGroup:SecurityGroup", "monitoring-sg", (i) => (i.ingress ??= []).push({ protocol: "tcp", fromPort: 9100, toPort: 9100, cidrBlocks: ["0.0.0.0/0"] })),
             policy: "sg-no-open-ingress",
             message: /ingress on tcp 9100 from 0\.0\.0\.0\/0/,
         },
@@ -88,7 +88,7 @@ describe("policy pack over the whole prod stack (under mocks)", function () {
         },
         {
             what: "SSH opened to operators",
-            make: () => mutate("aws:ec2/securityGroup:SecurityGroup", "monitoring-sg", (i) => i.ingress.push({ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["203.0.113.0/24"] })),
+            make: () => mutate("aws:ec2/securityGroup:SecurityGroup", "monitoring-sg", (i) => (i.ingress ??= []).push({ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["203.0.113.0/24"] })),
             policy: "sg-no-remote-admin-ports",
             message: /port 22/,
         },
