@@ -181,7 +181,7 @@ describe("hosts under mocks (prod config)", function () {
         const many = await runStack({ config: { operatorCidrs: JSON.stringify(["198.51.100.0/24", "198.51.101.0/24", "198.51.102.0/24", "198.51.103.0/24"]) } });
         const operatorRules = ofType(many.resources, "aws:lb/listenerRule:ListenerRule").filter((r) => r.name.startsWith("grafana-route-operators-"));
         expect(operatorRules.sort((a, b) => a.inputs.priority - b.inputs.priority).map((r) => r.inputs.conditions[1].sourceIp.values.length)).to.deep.equal([3, 1]);
-        for (const stackConfig of [{ operatorCidrs: "[]" }, {}]) {
+        for (const stackConfig of [{ operatorCidrs: "[]" }, {}] as Record<string, string>[]) {
             const run = await runStack({ config: stackConfig, unset: Object.keys(stackConfig).length ? [] : ["domainName", "hostedZoneId"] });
             expect(run.resources.filter((r) => r.name.startsWith("grafana-route")).map((r) => r.name), JSON.stringify(stackConfig)).to.deep.equal([]);
             expect(run.outputs.grafanaUrl).to.equal("npm run tunnel -- grafana");
