@@ -7,6 +7,9 @@ export interface VerifyArgs {
     json: boolean;
     drill: boolean;
     appUrl?: string;
+    /** Prometheus and Grafana as the operator reaches them: a tunnel (npm run tunnel) or Grafana's HTTPS name. */
+    prometheusUrl?: string;
+    grafanaUrl?: string;
     drillTimeoutSeconds: number;
     only?: CheckGroup[];
     logWindowMinutes: number;
@@ -22,6 +25,8 @@ Runs the architecture document's post-deploy checklist against a deployed stack.
   --json                    print the results as JSON on stdout (progress stays on stderr)
   --drill                   also run the alert drill: fault injection on, wait for HighErrorRate firing, fault off
   --app-url <url>           the app as you reach it for the drill (e.g. an SSM port-forward tunnel); default: output appUrl
+  --prometheus-url <url>    Prometheus as you reach it: the tunnel's URL (npm run tunnel -- prometheus prints it)
+  --grafana-url <url>       Grafana as you reach it: the tunnel's URL, or https://grafana.<domainName> (default: output grafanaUrl when it is a URL)
   --drill-timeout <seconds> how long the drill waits for firing (default 600; the stack's rule has for: 5m)
   --only <groups>           comma-separated subset of: ${CHECK_GROUPS.join(", ")}
   --log-window <minutes>    the app's log group must have been written within this (default 30)
@@ -30,7 +35,7 @@ Runs the architecture document's post-deploy checklist against a deployed stack.
 Environment: AWS credentials as for the AWS CLI (AWS_PROFILE, ...); GRAFANA_TOKEN, or GRAFANA_USER and GRAFANA_PASSWORD.
 Exit codes: 0 every required check passed, 1 a required check failed, 2 bad usage or unreadable outputs.`;
 
-const VALUE_FLAGS = ["--stack", "--outputs", "--app-url", "--drill-timeout", "--only", "--log-window"];
+const VALUE_FLAGS = ["--stack", "--outputs", "--app-url", "--prometheus-url", "--grafana-url", "--drill-timeout", "--only", "--log-window"];
 const BOOLEAN_FLAGS = ["--json", "--drill", "--help"];
 
 function positiveNumber(flag: string, value: string): number {
@@ -71,9 +76,13 @@ export function parseVerifyArgs(argv: string[]): VerifyArgs {
                 args.outputsFile = value;
                 break;
             case "--app-url":
-                if (!/^https?:\/\/[^/\s]+/.test(value)) throw new UsageError(`--app-url ${JSON.stringify(value)}: expected an http(s) URL such as http://127.0.0.1:13000`);
-                args.appUrl = value;
+            case "--prometheus-url":
+            case "--grafana-url": {
+                if (!/^https?:\/\/[^/\s]+/.test(value)) throw new UsageError(`${flag} ${JSON.stringify(value)}: expected an http(s) URL such as http://127.0.0.1:13000`);
+                const key = ({ "--app-url": "appUrl", "--prometheus-url": "prometheusUrl", "--grafana-url": "grafanaUrl" } as Record<string, "appUrl" | "prometheusUrl" | "grafanaUrl">)[flag];
+                args[key] = value;
                 break;
+            }
             case "--drill-timeout":
                 args.drillTimeoutSeconds = positiveNumber(flag, value);
                 break;

@@ -17,10 +17,11 @@ function isTimeout(e: unknown): boolean {
     return name === "TimeoutError" || name === "AbortError" || errorCode(e) === "ETIMEDOUT" || errorCode(e) === "UND_ERR_CONNECT_TIMEOUT";
 }
 
-/** Where an operator's requests to the monitoring host are admitted, so an unreachable endpoint names the rule to change. */
+/** How an operator reaches the monitoring host, so an unreachable endpoint names the way in. */
 export const MONITORING_REACH_HINT =
-    "the monitoring host's security group (Pulumi resource monitoring-sg) admits 9090/9093/3000 only from the stack setting operatorCidrs: " +
-    "add your public IP (pulumi config set --path 'operatorCidrs[N]' <ip>/32; pulumi up), and check the monitoring instance is running";
+    "the monitoring host has no public address and its security group (Pulumi resource monitoring-sg) admits only the front door: " +
+    "open a tunnel (npm run tunnel -- prometheus, or -- grafana) and pass its URL (--prometheus-url http://127.0.0.1:9090, --grafana-url http://127.0.0.1:3000); " +
+    "Grafana's HTTPS name answers only the stack setting operatorCidrs (listener rules grafana-route-operators-*). Check the monitoring instance is running";
 
 export interface HttpTarget {
     /** e.g. "Prometheus" */

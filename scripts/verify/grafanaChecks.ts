@@ -2,6 +2,7 @@ import { DASHBOARD_UID } from "../../dashboards";
 import { Check, CheckOutcome, fail, pass } from "./checkResult";
 import { explainHttpError, MONITORING_REACH_HINT } from "./failureHints";
 import { HttpStatusError, httpJson, joinUrl } from "./httpJson";
+import { atMonitoringEndpoint, monitoringEndpoint } from "./monitoringEndpoint";
 import { StackOutputs } from "./stackOutputs";
 
 /**
@@ -92,7 +93,7 @@ export async function checkGrafanaDashboard(grafanaUrl: string, dashboardUid: st
         dash = await get<DashboardResponse>(`/api/dashboards/uid/${encodeURIComponent(dashboardUid)}`);
     } catch (e) {
         if (e instanceof HttpStatusError && e.status === 404) {
-            return fail(`dashboard uid ${dashboardUid} not found`, "the dashboard is provisioned by `pulumi up` (GrafanaProvisioning) unless grafana:provision is false: run pulumi up from an operator network");
+            return fail(`dashboard uid ${dashboardUid} not found`, "the dashboard is provisioned by `pulumi up`: by the provider (grafanaProvisioning provider) or by the SSM config document's files (file; Grafana rescans them every 30 s). Run pulumi up, or check the monitoring-config association ran");
         }
         return grafanaFailure(e, grafanaUrl);
     }
@@ -152,16 +153,18 @@ export async function checkGrafanaDashboard(grafanaUrl: string, dashboardUid: st
     return pass(summary);
 }
 
-export function grafanaChecks(outputs: StackOutputs, env: NodeJS.ProcessEnv): Check[] {
+/** `grafanaUrl`: the --grafana-url flag (a tunnel or the HTTPS name), else the output when it is a URL. */
+export function grafanaChecks(outputs: StackOutputs, env: NodeJS.ProcessEnv, grafanaUrl?: string): Check[] {
+    const at = () => monitoringEndpoint("grafana", outputs, grafanaUrl);
     return [
-        { group: "grafana", name: "Grafana healthy", required: true, timeoutMs: 15_000, run: (signal) => checkGrafanaHealth(outputs.string("grafanaUrl"), signal) },
+        { group: "grafana", name: "Grafana healthy", required: true, timeoutMs: 15_000, run: (signal) => atMonitoringEndpoint(at(), (url) => checkGrafanaHealth(url, signal)) },
         {
             group: "grafana",
             name: "Grafana dashboard panels have data",
             required: true,
             timeoutMs: 60_000,
-            // Absent when grafana:provision is false; the dashboard's fixed uid then says whether someone imported it by hand.
-            run: (signal) => checkGrafanaDashboard(outputs.string("grafanaUrl"), outputs.optionalString("grafanaDashboardUid") ?? DASHBOARD_UID, env, signal),
+            // The same uid whichever mechanism provisioned it (grafanaProvisioning provider or file).
+            run: (signal) => atMonitoringEndpoint(at(), (url) => checkGrafanaDashboard(url, outputs.optionalString("grafanaDashboardUid") ?? DASHBOARD_UID, env, signal)),
         },
     ];
 }

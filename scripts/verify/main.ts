@@ -10,6 +10,7 @@ import { drillToken } from "./drillToken";
 import { frontDoorChecks } from "./frontDoorChecks";
 import { grafanaChecks } from "./grafanaChecks";
 import { guardDutyChecks } from "./guardDutyChecks";
+import { monitoringEndpoint } from "./monitoringEndpoint";
 import { prometheusChecks } from "./prometheusChecks";
 import { formatJson, formatTable, progressLine, requiredFailures } from "./report";
 import { runChecks, skipped } from "./runChecks";
@@ -26,8 +27,8 @@ const DRILL_NAME = `Alert drill: ${ALERT_NAME} fires on synthetic 5xx`;
 export function buildChecks(args: VerifyArgs, outputs: StackOutputs, env: NodeJS.ProcessEnv, clients: () => AwsClients): Check[] {
     return [
         ...frontDoorChecks(outputs, clients),
-        ...prometheusChecks(outputs),
-        ...grafanaChecks(outputs, env),
+        ...prometheusChecks(outputs, args.prometheusUrl),
+        ...grafanaChecks(outputs, env, args.grafanaUrl),
         ...cloudWatchLogsChecks(outputs, clients, args.logWindowMinutes),
         ...cloudTrailChecks(outputs, clients),
         ...guardDutyChecks(outputs, clients),
@@ -50,7 +51,9 @@ export function drillCheck(args: VerifyArgs, outputs: StackOutputs, env: NodeJS.
             } catch (e) {
                 return fail(`no drill token: ${(e as Error).message}`, "the drill must present the app's FAULT_INJECTION_TOKEN on /fault");
             }
-            return runAlertDrill({ appUrl: args.appUrl ?? outputs.string("appUrl"), faultToken, prometheusUrl: outputs.string("prometheusUrl"), timeoutMs, signal, progress });
+            const prometheus = monitoringEndpoint("prometheus", outputs, args.prometheusUrl);
+            if (!("url" in prometheus)) return prometheus;
+            return runAlertDrill({ appUrl: args.appUrl ?? outputs.string("appUrl"), faultToken, prometheusUrl: prometheus.url, timeoutMs, signal, progress });
         },
     };
 }

@@ -1,6 +1,7 @@
 import { Check, CheckOutcome, fail, pass } from "./checkResult";
 import { explainHttpError, MONITORING_REACH_HINT } from "./failureHints";
 import { HttpStatusError, httpJson, joinUrl } from "./httpJson";
+import { atMonitoringEndpoint, monitoringEndpoint } from "./monitoringEndpoint";
 import { StackOutputs } from "./stackOutputs";
 
 /** §4.1 and §4.2 of the architecture document: targets UP, and the PromQL checks return data. */
@@ -106,9 +107,11 @@ export async function checkDocumentQueries(prometheusUrl: string, signal?: Abort
     return pass(found.join(", "));
 }
 
-export function prometheusChecks(outputs: StackOutputs): Check[] {
+/** `prometheusUrl`: the --prometheus-url flag (a tunnel), else the output when it is a URL. */
+export function prometheusChecks(outputs: StackOutputs, prometheusUrl?: string): Check[] {
+    const at = () => monitoringEndpoint("prometheus", outputs, prometheusUrl);
     return [
-        { group: "prometheus", name: "Prometheus targets up", required: true, timeoutMs: 20_000, run: (signal) => checkPrometheusTargets(outputs.string("prometheusUrl"), signal) },
-        { group: "prometheus", name: "Prometheus queries return data", required: true, timeoutMs: 30_000, run: (signal) => checkDocumentQueries(outputs.string("prometheusUrl"), signal) },
+        { group: "prometheus", name: "Prometheus targets up", required: true, timeoutMs: 20_000, run: (signal) => atMonitoringEndpoint(at(), (url) => checkPrometheusTargets(url, signal)) },
+        { group: "prometheus", name: "Prometheus queries return data", required: true, timeoutMs: 30_000, run: (signal) => atMonitoringEndpoint(at(), (url) => checkDocumentQueries(url, signal)) },
     ];
 }

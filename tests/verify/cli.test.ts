@@ -2,6 +2,8 @@ import { expect } from "chai";
 import { Check, CheckResult } from "../../scripts/verify/checkResult";
 import { parseVerifyArgs } from "../../scripts/verify/cliArgs";
 import { formatJson, formatTable } from "../../scripts/verify/report";
+import { freePort } from "../../scripts/local/harness";
+import { buildChecks } from "../../scripts/verify/main";
 import { runChecks } from "../../scripts/verify/runChecks";
 import { parseOutputsJson, StackOutputs, UsageError } from "../../scripts/verify/stackOutputs";
 
@@ -18,6 +20,33 @@ describe("verify: arguments, outputs, runner and report", () => {
             help: false,
         });
         expect(parseVerifyArgs(["--outputs", "out.json"])).to.include({ outputsFile: "out.json", drill: false, drillTimeoutSeconds: 600, logWindowMinutes: 30 });
+    });
+
+    it("issue 13: takes Prometheus and Grafana as the operator reaches them (--prometheus-url, --grafana-url)", () => {
+        expect(parseVerifyArgs(["--stack", "prod", "--prometheus-url", "http://127.0.0.1:9090", "--grafana-url=https://grafana.app.example.com"])).to.include({
+            prometheusUrl: "http://127.0.0.1:9090",
+            grafanaUrl: "https://grafana.app.example.com",
+        });
+        expect(() => parseVerifyArgs(["--stack", "prod", "--prometheus-url", "npm run tunnel -- prometheus"])).to.throw(UsageError, '--prometheus-url "npm run tunnel -- prometheus": expected an http(s) URL');
+    });
+
+    it("issue 13: with no public URL, the Prometheus and Grafana checks say which tunnel to open; through one, their evidence says so", async () => {
+        const outputs = new StackOutputs({ prometheusUrl: "npm run tunnel -- prometheus", grafanaUrl: "npm run tunnel -- grafana" });
+        const checks = buildChecks(parseVerifyArgs(["--outputs", "o.json", "--only", "prometheus,grafana"]), outputs, {}, () => {
+            throw new Error("no AWS client is needed");
+        });
+        const results = await runChecks(checks);
+        expect(results.map((r) => r.ok)).to.deep.equal([false, false, false, false]);
+        expect(results[0].evidence).to.equal('Prometheus has no public URL (output prometheusUrl: "npm run tunnel -- prometheus")');
+        expect(results[0].hint).to.equal("open the tunnel in another terminal (npm run tunnel -- prometheus) and pass its URL: --prometheus-url http://127.0.0.1:9090");
+        expect(results[2].hint).to.contain("npm run tunnel -- grafana").and.contain("--grafana-url");
+        // Through a (closed) tunnel port: the check runs there and its evidence names the way in.
+        const closed = `http://127.0.0.1:${await freePort()}`;
+        const via = buildChecks(parseVerifyArgs(["--outputs", "o.json", "--only", "prometheus", "--prometheus-url", closed]), outputs, {}, () => {
+            throw new Error("no AWS client is needed");
+        });
+        const [targets] = await runChecks(via);
+        expect(targets.evidence).to.equal(`Prometheus unreachable at ${closed} (ECONNREFUSED); reached at ${closed} (--prometheus-url)`);
     });
 
     it("rejects bad usage naming the flag, the value and what is allowed", () => {
