@@ -36,9 +36,10 @@ export interface AppLoadBalancerArgs {
 }
 
 export function validateAppLoadBalancerArgs(args: Pick<AppLoadBalancerArgs, "internalPaths" | "domainName" | "hostedZoneId" | "deregistrationDelaySeconds">): void {
-    // A path-pattern condition takes at most five values (ELB User Guide, "Listener rules": path conditions).
-    if (args.internalPaths.length === 0 || internalPathPatterns(args.internalPaths).length > 5 || args.internalPaths.some((p) => !/^\/[A-Za-z0-9._-]+$/.test(p))) {
-        throw new Error(`internalPaths = ${JSON.stringify(args.internalPaths)}: one or two paths such as /metrics (each also blocks what lies below it)`);
+    // One rule per path (a condition takes at most three values: ELB User Guide, "Condition types for
+    // listener rules"), in the priorities below Grafana's rules.
+    if (args.internalPaths.length === 0 || args.internalPaths.length > MAX_INTERNAL_PATHS || args.internalPaths.some((p) => !/^\/[A-Za-z0-9._-]+$/.test(p))) {
+        throw new Error(`internalPaths = ${JSON.stringify(args.internalPaths)}: one to ${MAX_INTERNAL_PATHS} paths such as /metrics (each also blocks what lies below it)`);
     }
     if ((args.domainName === undefined) !== (args.hostedZoneId === undefined)) {
         throw new Error(`domainName = ${JSON.stringify(args.domainName)}, hostedZoneId = ${JSON.stringify(args.hostedZoneId)}: both or neither`);
@@ -48,9 +49,13 @@ export function validateAppLoadBalancerArgs(args: Pick<AppLoadBalancerArgs, "int
     }
 }
 
-/** Each internal path and everything below it: at most five patterns fit one condition. */
-export function internalPathPatterns(paths: string[]): string[] {
-    return paths.flatMap((p) => [p, `${p}/*`]);
+/** Internal paths each get a rule, at priorities 11 and up (Grafana's start at 20). */
+export const MAX_INTERNAL_PATHS = 5;
+const INTERNAL_PATH_PRIORITY = 11;
+
+/** An internal path and everything below it: two values of one path-pattern condition. */
+export function internalPathPatterns(path: string): string[] {
+    return [path, `${path}/*`];
 }
 
 /**
@@ -346,13 +351,15 @@ export class AppLoadBalancer extends pulumi.ComponentResource {
                 tags: tags(),
             }, parent);
         }
-        new aws.lb.ListenerRule(`${name}-internal-paths`, {
-            listenerArn: serving.arn,
-            priority: 10,
-            conditions: [{ pathPattern: { values: internalPathPatterns(args.internalPaths) } }],
-            actions: [{ type: "fixed-response", fixedResponse: { statusCode: "404", contentType: "text/plain", messageBody: "Not Found" } }],
-            tags: tags(),
-        }, parent);
+        args.internalPaths.forEach((path, i) => {
+            new aws.lb.ListenerRule(`${name}-internal-path-${i}`, {
+                listenerArn: serving.arn,
+                priority: INTERNAL_PATH_PRIORITY + i,
+                conditions: [{ pathPattern: { values: internalPathPatterns(path) } }],
+                actions: [{ type: "fixed-response", fixedResponse: { statusCode: "404", contentType: "text/plain", messageBody: "Not Found" } }],
+                tags: tags(),
+            }, parent);
+        });
 
         if (args.domainName !== undefined && args.hostedZoneId !== undefined) {
             new aws.route53.Record(`${name}-alias`, {

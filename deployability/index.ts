@@ -1,6 +1,7 @@
 import { checkBootPermissions } from "./bootPermissions";
 import { checkBootPrerequisites } from "./bootPrerequisites";
 import { hostViews } from "./hostRoles";
+import { checkListenerRules } from "./listenerRules";
 import { checkReplacementSafety } from "./replacementSafety";
 import { DeployabilityFinding, StackResource } from "./stackResource";
 import { checkTrustConditions } from "./trustConditions";
@@ -10,7 +11,8 @@ export type { DeployabilityFinding, StackResource } from "./stackResource";
 /**
  * Checks over the mocked stack for what a real account rejects and mocks accept: trust
  * conditions a service does not send, create-first replacements that cannot succeed, hosts
- * that boot before their permissions and secrets exist, and boot calls their role cannot make.
+ * that boot before their permissions and secrets exist, boot calls their role cannot make, and
+ * listener rules over ELB's condition limits.
  */
 export function checkDeployability(resources: StackResource[]): DeployabilityFinding[] {
     // Both boot checks read the same host views: derive them once.
@@ -20,5 +22,6 @@ export function checkDeployability(resources: StackResource[]): DeployabilityFin
         ...checkReplacementSafety(resources),
         ...checkBootPrerequisites(resources, views),
         ...checkBootPermissions(resources, views),
+        ...checkListenerRules(resources),
     ];
 }

@@ -7,6 +7,7 @@ import YAML from "yaml";
 import { checkDeployability, DeployabilityFinding, StackResource } from "../../deployability";
 import { checkBootPermissions, requiredActions } from "../../deployability/bootPermissions";
 import { checkBootPrerequisites } from "../../deployability/bootPrerequisites";
+import { checkListenerRules } from "../../deployability/listenerRules";
 import { checkReplacementSafety } from "../../deployability/replacementSafety";
 import { checkTrustConditions } from "../../deployability/trustConditions";
 import { hostViews } from "../../deployability/hostRoles";
@@ -166,6 +167,30 @@ describe("deployability checks", function () {
             ]);
             expect(messages(findings)).to.have.length(1);
             expect(findings[0].message).to.match(/ec2:DescribeAvailabilityZones/).and.match(/Prometheus EC2 service discovery/);
+        });
+    });
+
+    describe("listener rules (ELB's condition limits and one priority per rule)", () => {
+        const rule = (name: string, priority: number, conditions: object[]) => ({
+            type: "aws:lb/listenerRule:ListenerRule", name, urn: `urn:${name}`, id: `${name}-id`, dependencies: [], options: {}, state: {},
+            inputs: { listenerArn: "arn:listener", priority, conditions },
+        });
+        it("flags four path patterns in one condition (the shipped front door's internal-paths rule), six values in a rule, two host conditions, a shared priority", () => {
+            const findings = checkListenerRules([
+                rule("paths", 10, [{ pathPattern: { values: ["/metrics", "/metrics/*", "/fault", "/fault/*"] } }]),
+                rule("many", 11, [{ hostHeader: { values: ["a.example.com", "b.example.com", "c.example.com"] } }, { sourceIp: { values: ["198.51.100.0/24", "198.51.101.0/24", "198.51.102.0/24"] } }]),
+                rule("hosts", 12, [{ hostHeader: { values: ["a.example.com"] } }, { hostHeader: { values: ["b.example.com"] } }]),
+                rule("again", 12, [{ pathPattern: { values: ["/x"] } }]),
+            ] as any);
+            expect(findings.map((f) => `${f.resource.split("::")[1]}: ${f.message}`)).to.deep.equal([
+                "paths: a pathPattern condition with 4 values: at most 3 per condition (split it into several rules)",
+                "many: 6 match evaluations: at most 5 per rule",
+                "hosts: 2 hostHeader conditions: at most one per rule",
+                "again: priority 12 is also hosts's on the same listener (PriorityInUse)",
+            ]);
+        });
+        it("accepts a host header with three source CIDRs (Grafana's operator rule)", () => {
+            expect(checkListenerRules([rule("ok", 20, [{ hostHeader: { values: ["grafana.example.com"] } }, { sourceIp: { values: ["198.51.100.0/24", "198.51.101.0/24", "2001:db8::/48"] } }])] as any)).to.deep.equal([]);
         });
     });
 

@@ -177,6 +177,13 @@ describe("hosts under mocks (prod config)", function () {
         expect(stack.outputs.alertmanagerUrl).to.equal("npm run tunnel -- alertmanager");
     });
 
+    it("the front door answers 404 for /metrics and /fault and everything below them, before any forward rule", () => {
+        const internal = ofType(resources, "aws:lb/listenerRule:ListenerRule").filter((r) => r.inputs.actions[0].fixedResponse?.statusCode === "404");
+        expect(internal.map((r) => r.inputs.conditions[0].pathPattern.values)).to.have.deep.members([["/metrics", "/metrics/*"], ["/fault", "/fault/*"]]);
+        const forwards = ofType(resources, "aws:lb/listenerRule:ListenerRule").filter((r) => r.inputs.actions[0].type === "forward");
+        for (const r of internal) for (const f of forwards) expect(r.inputs.priority, `${r.name} before ${f.name}`).to.be.lessThan(f.inputs.priority);
+    });
+
     it("issue 13: more operator CIDRs than one rule holds take more rules; none, or no domain, leave Grafana to the tunnel", async () => {
         const many = await runStack({ config: { operatorCidrs: JSON.stringify(["198.51.100.0/24", "198.51.101.0/24", "198.51.102.0/24", "198.51.103.0/24"]) } });
         const operatorRules = ofType(many.resources, "aws:lb/listenerRule:ListenerRule").filter((r) => r.name.startsWith("grafana-route-operators-"));
