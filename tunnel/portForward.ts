@@ -70,7 +70,7 @@ function startFailure(stderr: string, p: { instanceId: string; region: string })
     if (/AccessDenied|not authorized/i.test(stderr)) {
         return new TunnelError(
             `not allowed to start a session: ${firstLine(stderr)}`,
-            `your role needs ssm:StartSession on arn:aws:ec2:${p.region}:<account>:instance/${p.instanceId} and on arn:aws:ssm:${p.region}::document/${PORT_FORWARDING_DOCUMENT}, and ssm:TerminateSession on its own sessions (README, "Operator access")`,
+            `your role needs ssm:StartSession on arn:aws:ec2:${p.region}:<account>:instance/${p.instanceId} and on arn:aws:ssm:${p.region}::document/${PORT_FORWARDING_DOCUMENT}, and ssm:TerminateSession / ssmmessages:OpenDataChannel on its own sessions (README, "Operator access")`,
         );
     }
     if (/SessionManagerPlugin is not found|session-manager-plugin/i.test(stderr)) return new TunnelError("the Session Manager plugin is not installed", INSTALL_PLUGIN);
