@@ -143,6 +143,8 @@ describe("hosts under mocks (prod config)", function () {
         expect(monitoring.inputs.tags).to.not.have.property("OperatorFacing");
         for (const i of ofType(resources, "aws:ec2/instance:Instance")) expect(i.inputs.associatePublicIpAddress, i.name).to.not.equal(true);
         for (const subnet of ofType(resources, "aws:ec2/subnet:Subnet")) expect(subnet.inputs.mapPublicIpOnLaunch, subnet.name).to.equal(false);
+        // No unauthenticated admin API: Prometheus runs without its lifecycle endpoints (/-/quit, /-/reload).
+        expect(String(monitoring.inputs.userData)).to.contain("docker run -d --name prometheus").and.not.contain("--web.enable-lifecycle");
         // The data volume stays in the instance's zone: the private subnet is in the first zone, as the public one was.
         const privateSubnet = named(resources, "aws:ec2/subnet:Subnet", "network-private-0");
         expect(privateSubnet.inputs.availabilityZone).to.equal(named(resources, "aws:ec2/subnet:Subnet", "network-public-0").inputs.availabilityZone);
