@@ -39,7 +39,8 @@ describe("secret read policy", () => {
 
     it("the vault's app and Grafana read policies name their own secrets and not each other's", async function () {
         this.timeout(60_000);
-        const { SecretsVault } = await import("../../components/secretsVault");
+        // Loaded here, after the test's other suites, as the program loads it: a plain require (CommonJS).
+        const { SecretsVault } = require("../../components/secretsVault") as typeof import("../../components/secretsVault");
         const policies: { app?: string; grafana?: string } = {};
         await runStack(); // installs the mocks and config; then build a vault on its own
         const vault = new SecretsVault("probe", {

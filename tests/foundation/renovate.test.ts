@@ -1,0 +1,56 @@
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { HOST_IMAGES } from "../../components/cloudInit/hostImages";
+
+const ROOT = path.join(__dirname, "..", "..");
+interface RegexManager {
+    customType: string;
+    managerFilePatterns: string[];
+    matchStrings: string[];
+    datasourceTemplate: string;
+}
+const renovate = JSON.parse(fs.readFileSync(path.join(ROOT, "renovate.json"), "utf8")) as { customManagers: RegexManager[]; extends: string[]; schedule: string[] };
+
+/** Renovate's `/…/` pattern strings as JS regular expressions. */
+const asRegex = (p: string) => new RegExp(p.replace(/^\/(.*)\/$/, "$1"));
+
+/** What Renovate's regex managers extract from a repository file. */
+function extracted(file: string): { depName: string; currentValue: string }[] {
+    const text = fs.readFileSync(path.join(ROOT, file), "utf8");
+    return renovate.customManagers
+        .filter((m) => m.managerFilePatterns.some((p) => asRegex(p).test(file)))
+        .flatMap((m) => m.matchStrings.flatMap((s) => [...text.matchAll(new RegExp(s, "g"))].map((x) => ({ depName: x.groups!.depName, currentValue: x.groups!.currentValue }))));
+}
+
+describe("Renovate manages every pin (issue 14)", () => {
+    it("each host image (hostImages.ts) matches the host-image regex manager, with its repository and tag", () => {
+        const found = extracted("components/cloudInit/hostImages.ts");
+        for (const image of Object.values(HOST_IMAGES)) {
+            const [repo, tag] = image.split("@")[0].split(/:(?=[^:]+$)/);
+            expect(found, image).to.deep.include({ depName: repo, currentValue: tag });
+        }
+        expect(found).to.have.length(Object.keys(HOST_IMAGES).length);
+    });
+
+    it("the app's base images (Dockerfile ARGs) match the Dockerfile regex manager", () => {
+        const dockerfile = fs.readFileSync(path.join(ROOT, "app", "Dockerfile"), "utf8");
+        const args = [...dockerfile.matchAll(/^ARG ([A-Z_]+_IMAGE)=(\S+)$/gm)].map((m) => m[2]);
+        expect(args.length).to.be.greaterThan(1);
+        const found = extracted("app/Dockerfile");
+        for (const image of args) {
+            const [repo, tag] = image.split("@")[0].split(/:(?=[^:]+$)/);
+            expect(found, image).to.deep.include({ depName: repo, currentValue: tag });
+        }
+    });
+
+    it("workflow actions and npm dependencies are left to Renovate's own managers, digests pinned, on a schedule", () => {
+        expect(renovate.extends).to.include("helpers:pinGitHubActionDigests");
+        expect(renovate.schedule).to.have.length.greaterThan(0);
+        for (const f of fs.readdirSync(path.join(ROOT, ".github", "workflows"))) {
+            const uses = [...fs.readFileSync(path.join(ROOT, ".github", "workflows", f), "utf8").matchAll(/uses:\s*(\S+)/g)].map((m) => m[1]);
+            // The github-actions manager reads owner/repo@ref references.
+            for (const u of uses) expect(u, `${f}: ${u}`).to.match(/^[A-Za-z0-9-]+\/[A-Za-z0-9._/-]+@\S+$/);
+        }
+    });
+});
