@@ -49,9 +49,6 @@ export interface MonitoringHostArgs {
 /** The tag Data Lifecycle Manager selects the data volume by (value: the stack's volume name). */
 export const SNAPSHOT_TAG_KEY = "DevSecOpsSnapshots";
 
-/** What runs on the host, on which port: operators reach each by `npm run tunnel -- <name>`. */
-export const MONITORING_PORTS = { prometheus: 9090, alertmanager: 9093, grafana: 3000 } as const;
-
 /** The workspace's remote-write endpoint from its ARN. */
 export function ampRemoteWriteUrl(workspaceArn: string): { url: string; region: string } {
     const [, , , region, , resource] = workspaceArn.split(":");
@@ -112,13 +109,23 @@ export class MonitoringHost extends pulumi.ComponentResource {
         const [prometheusLogs, grafanaLogs, platformLogs] = logGroups;
 
         // No ingress here: Session Manager tunnels arrive through the SSM agent's own outbound connection,
-        // and Grafana's front-door rule is added by GrafanaRoute (security group to security group).
+        // and Grafana's front-door rule is added by GrafanaRoute (security group to security group). The
+        // description forces a new group (aws_security_group: description replaces), so a stack that had the
+        // old operator-CIDR rules gets a clean group: an omitted `ingress` would leave them in place.
         const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
             vpcId: args.vpcId,
             description: "Monitoring host: no ingress of its own; operators by Session Manager, Grafana from the front door",
-            // Egress: package and image downloads, AWS APIs, scrapes inside the VPC (through NAT or VPC endpoints).
-            egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "Outbound" }],
             tags: tags({ Name: monitoringHostName }),
+        }, parent);
+        // Rules as their own resources only, never in-line beside GrafanaRoute's (the provider warns that mixing
+        // the two overwrites rules: aws.ec2.SecurityGroup docs). Egress: package and image downloads, AWS APIs,
+        // scrapes inside the VPC (through NAT or VPC endpoints).
+        new aws.vpc.SecurityGroupEgressRule(`${name}-outbound`, {
+            securityGroupId: sg.id,
+            cidrIpv4: "0.0.0.0/0",
+            ipProtocol: "-1",
+            description: "Outbound through NAT or VPC endpoints",
+            tags: tags(),
         }, parent);
 
         const { role, profile } = instanceRole(name, tags(), this);
