@@ -59,6 +59,38 @@ export function internalPathPatterns(path: string): string[] {
 }
 
 /**
+ * A target group of instances answering HTTP on `port`, health-checked on `healthPath` (200 within
+ * 5 s, healthy after 2 passes): the front door's targets (the app fleet, and Grafana by GrafanaRoute).
+ */
+export function instanceTargetGroupArgs(p: {
+    vpcId: pulumi.Input<string>;
+    port: number;
+    healthPath: string;
+    deregistrationDelaySeconds: number;
+    healthCheckIntervalSeconds: number;
+    unhealthyThreshold: number;
+}): aws.lb.TargetGroupArgs {
+    return {
+        vpcId: p.vpcId,
+        targetType: "instance",
+        protocol: "HTTP",
+        port: p.port,
+        deregistrationDelay: p.deregistrationDelaySeconds,
+        healthCheck: {
+            enabled: true,
+            path: p.healthPath,
+            port: "traffic-port",
+            protocol: "HTTP",
+            matcher: "200",
+            interval: p.healthCheckIntervalSeconds,
+            timeout: 5,
+            healthyThreshold: 2,
+            unhealthyThreshold: p.unhealthyThreshold,
+        },
+    };
+}
+
+/**
  * ELB's log-delivery accounts of the Regions opened before August 2022 (ELB User Guide, "Enable
  * access logs for your Application Load Balancer", step 2); Regions opened since take the service
  * principal logdelivery.elasticloadbalancing.amazonaws.com instead.
@@ -268,22 +300,14 @@ export class AppLoadBalancer extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [logsPolicy, ownership, encryption] });
 
         const targetGroup = new aws.lb.TargetGroup(`${name}-app`, {
-            vpcId: args.vpcId,
-            targetType: "instance",
-            protocol: "HTTP",
-            port: args.appPort,
-            deregistrationDelay: args.deregistrationDelaySeconds,
-            healthCheck: {
-                enabled: true,
-                path: args.healthPath,
-                port: "traffic-port",
-                protocol: "HTTP",
-                matcher: "200",
-                interval: 10,
-                timeout: 5,
-                healthyThreshold: 2,
+            ...instanceTargetGroupArgs({
+                vpcId: args.vpcId,
+                port: args.appPort,
+                healthPath: args.healthPath,
+                deregistrationDelaySeconds: args.deregistrationDelaySeconds,
+                healthCheckIntervalSeconds: 10,
                 unhealthyThreshold: 2,
-            },
+            }),
             tags: tags(),
         }, parent);
 

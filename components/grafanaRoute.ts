@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { instanceTargetGroupArgs } from "./appLoadBalancer";
 import { stackPrefix, standardTags } from "./tags";
 
 export interface GrafanaRouteArgs {
@@ -64,22 +65,14 @@ export class GrafanaRoute extends pulumi.ComponentResource {
         const prefix = stackPrefix();
 
         const targetGroup = new aws.lb.TargetGroup(`${name}-grafana`, {
-            vpcId: args.vpcId,
-            targetType: "instance",
-            protocol: "HTTP",
-            port: args.port,
-            deregistrationDelay: 5,
-            healthCheck: {
-                enabled: true,
-                path: args.healthPath,
-                port: "traffic-port",
-                protocol: "HTTP",
-                matcher: "200",
-                interval: 15,
-                timeout: 5,
-                healthyThreshold: 2,
+            ...instanceTargetGroupArgs({
+                vpcId: args.vpcId,
+                port: args.port,
+                healthPath: args.healthPath,
+                deregistrationDelaySeconds: 5,
+                healthCheckIntervalSeconds: 15,
                 unhealthyThreshold: 3,
-            },
+            }),
             tags: tags({ Name: `${prefix}-grafana` }),
         }, parent);
         new aws.lb.TargetGroupAttachment(`${name}-grafana`, { targetGroupArn: targetGroup.arn, targetId: args.instanceId, port: args.port }, parent);

@@ -32,6 +32,7 @@ const INSTALL_PLUGIN =
     "install the Session Manager plugin for the AWS CLI: https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html " +
     "(macOS: brew install --cask session-manager-plugin)";
 const STOP_GRACE_MS = 5_000;
+const cliMissing = () => new TunnelError("the AWS CLI is not on PATH", INSTALL_CLI);
 
 interface Run {
     status: number;
@@ -97,16 +98,16 @@ export async function openTunnel(options: TunnelOptions): Promise<"closed" | "en
     const localPort = options.localPort ?? t.localPort;
     const region = output(options.outputs, "region");
     const awsJson = async <T>(args: string[], what: string): Promise<T> => {
-        const r = await run(aws, [...args, "--region", region, "--output", "json"], options.env, new TunnelError("the AWS CLI is not on PATH", INSTALL_CLI));
+        const r = await run(aws, [...args, "--region", region, "--output", "json"], options.env, cliMissing());
         if (r.status !== 0) throw new TunnelError(`${what} failed: ${firstLine(r.stderr) || `exit ${r.status}`}`, "check your AWS credentials and their permissions in the stack's account");
         return JSON.parse(r.stdout) as T;
     };
 
-    const version = await run(aws, ["--version"], options.env, new TunnelError("the AWS CLI is not on PATH", INSTALL_CLI));
+    const version = await run(aws, ["--version"], options.env, cliMissing());
     if (version.status !== 0) throw new TunnelError(`aws --version exited ${version.status}`, INSTALL_CLI);
     await run(plugin, ["--version"], options.env, new TunnelError("the Session Manager plugin is not installed", INSTALL_PLUGIN));
 
-    const identity = await run(aws, ["sts", "get-caller-identity", "--region", region, "--output", "json"], options.env, new TunnelError("the AWS CLI is not on PATH", INSTALL_CLI));
+    const identity = await run(aws, ["sts", "get-caller-identity", "--region", region, "--output", "json"], options.env, cliMissing());
     if (identity.status !== 0) {
         throw new TunnelError(
             `no usable AWS credentials: ${firstLine(identity.stderr) || `aws sts get-caller-identity exited ${identity.status}`}`,
@@ -162,7 +163,7 @@ export async function openTunnel(options: TunnelOptions): Promise<"closed" | "en
             killTimer = setTimeout(() => session.kill("SIGKILL"), STOP_GRACE_MS);
         };
         options.signal?.addEventListener("abort", stop, { once: true });
-        session.once("error", (e) => reject((e as NodeJS.ErrnoException).code === "ENOENT" ? new TunnelError("the AWS CLI is not on PATH", INSTALL_CLI) : e));
+        session.once("error", (e) => reject((e as NodeJS.ErrnoException).code === "ENOENT" ? cliMissing() : e));
         session.once("exit", (code) => {
             if (killTimer) clearTimeout(killTimer);
             options.signal?.removeEventListener("abort", stop);
