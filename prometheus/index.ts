@@ -236,10 +236,14 @@ export type SloWindow = (typeof SLO_WINDOWS)[number];
  * a burn rate of 1 spends the budget in exactly the SLO period. Both windows must burn:
  * the long one proves the spend is significant, the short one that it is still happening
  * (so the alert resolves soon after recovery).
+ * `resetWindow`: a third window that must burn too, so a page clears within ~5 min of
+ * recovery (the 6 h page's 30 m short window alone keeps it firing up to 30 min after an
+ * outage ends). It never makes the page fire later: while a burn goes on, the 5 m share is at
+ * least the 30 m one; it only drops pages for a burn that has already stopped.
  */
-export const BURN_RATE_ALERTS: readonly { severity: "critical" | "warning"; burnRate: number; longWindow: SloWindow; shortWindow: SloWindow }[] = [
+export const BURN_RATE_ALERTS: readonly { severity: "critical" | "warning"; burnRate: number; longWindow: SloWindow; shortWindow: SloWindow; resetWindow?: SloWindow }[] = [
     { severity: "critical", burnRate: 14.4, longWindow: "1h", shortWindow: "5m" },
-    { severity: "critical", burnRate: 6, longWindow: "6h", shortWindow: "30m" },
+    { severity: "critical", burnRate: 6, longWindow: "6h", shortWindow: "30m", resetWindow: "5m" },
     { severity: "warning", burnRate: 3, longWindow: "1d", shortWindow: "2h" },
     { severity: "warning", burnRate: 1, longWindow: "3d", shortWindow: "6h" },
 ];
@@ -403,7 +407,7 @@ function burnRateRules(sli: "error" | "slow", target: number, runbookUrl: string
         const exhaustedIn = (SLO_PERIOD_DAYS * 24) / b.burnRate;
         return {
             alert,
-            expr: `${sloRecord(sli, b.longWindow)} > ${threshold} and ${sloRecord(sli, b.shortWindow)} > ${threshold}`,
+            expr: [b.longWindow, b.shortWindow, ...(b.resetWindow ? [b.resetWindow] : [])].map((w) => `${sloRecord(sli, w)} > ${threshold}`).join(" and "),
             labels: { severity: b.severity, slo, long_window: b.longWindow, short_window: b.shortWindow, burn_rate: String(b.burnRate) },
             annotations: {
                 summary: `${slo === "availability" ? "Availability" : "Latency"} SLO of {{ $labels.job }}: error budget burning ${b.burnRate}x (${b.longWindow} and ${b.shortWindow})`,
