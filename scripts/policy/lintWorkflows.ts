@@ -37,6 +37,10 @@ export function lintWorkflow(source: string): string[] {
     const lines = source.split("\n");
     for (const [jobName, job] of Object.entries<any>(doc.jobs ?? {})) {
         for (const step of job?.steps ?? []) {
+            // The default policy group covers every stack in the organisation: the pack's mandatory baseline would block other teams.
+            if (typeof step?.run === "string" && /pulumi policy enable\b/.test(step.run) && !/--policy-group[ =]/.test(step.run)) {
+                problems.push(`jobs.${jobName}: \`pulumi policy enable\` without --policy-group enables the pack on the organisation's default policy group, which covers every stack in the org`);
+            }
             const uses = step?.uses;
             if (typeof uses !== "string" || uses.startsWith("./") || uses.startsWith("docker://")) continue;
             const action = uses.split("@")[0];

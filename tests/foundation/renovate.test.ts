@@ -54,3 +54,16 @@ describe("Renovate manages every pin (issue 14)", () => {
         }
     });
 });
+
+describe("Host images: pinned by digest, on supported releases (issue 14)", () => {
+    it("every host image is <registry>/<repository>:<tag>@sha256:<64 hex>, the tag kept readable beside the digest", () => {
+        for (const [name, image] of Object.entries(HOST_IMAGES)) {
+            expect(image, name).to.match(/^[a-z0-9.-]+\.[a-z]{2,}\/[a-z0-9._/-]+:[A-Za-z0-9._-]+@sha256:[a-f0-9]{64}$/);
+        }
+    });
+    it("Prometheus is on 3.x and Grafana on 12 or newer (2.x and Grafana 11.2 are out of support)", () => {
+        const major = (image: string) => Number(/:v?(\d+)\./.exec(image)?.[1]);
+        expect(major(HOST_IMAGES.prometheus)).to.be.at.least(3);
+        expect(major(HOST_IMAGES.grafana)).to.be.at.least(12);
+    });
+});

@@ -35,6 +35,14 @@ describe("pipelines", () => {
         expect(lintWorkflow(base.replace("permissions:\n  contents: read\n", ""))).to.deep.equal(["no top-level permissions: (the default token may write everywhere)"]);
     });
 
+    it("the linter rejects enabling a policy pack on the organisation's default policy group (it covers every stack in the org)", () => {
+        const step = (run: string) => `name: x\non: push\npermissions:\n  contents: read\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: ${run}\n`;
+        expect(lintWorkflow(step('pulumi policy enable "$ORG/devsecops-stack" latest'))).to.deep.equal([
+            "jobs.a: `pulumi policy enable` without --policy-group enables the pack on the organisation's default policy group, which covers every stack in the org",
+        ]);
+        expect(lintWorkflow(step('pulumi policy enable "$ORG/devsecops-stack" latest --policy-group "$GROUP"'))).to.deep.equal([]);
+    });
+
     it("PR: npm ci, npm test and the offline gate for everyone; preview with the pack only with OIDC credentials, commented on the PR", () => {
         const pr = workflow("pr.yml");
         expect(pr.on).to.have.key("pull_request");

@@ -58,7 +58,7 @@ export async function startGrafanaStub(options: GrafanaStubOptions): Promise<Gra
             const body = text ? JSON.parse(text) : undefined;
             requests.push({ method: req.method ?? "GET", path, authorized, body });
             try {
-                if (path === "/api/health") return send(res, 200, { commit: "stub", database: "ok", version: "11.2.0" });
+                if (path === "/api/health") return send(res, 200, { commit: "stub", database: "ok", version: "13.2.3" });
                 if (!authorized) return send(res, 401, { message: "Invalid API key", messageId: "api-key.invalid", statusCode: 401 });
                 const dashboard = /^\/api\/dashboards\/uid\/([^/]+)$/.exec(path);
                 if (dashboard && req.method === "GET") {

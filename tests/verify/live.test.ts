@@ -128,7 +128,7 @@ describe("verify: Prometheus, Grafana, drill and CLI against the live local stac
 
     describe("Grafana (stub backed by the live Prometheus)", () => {
         it("health", async () => {
-            expect(await checkGrafanaHealth(grafana.url)).to.deep.equal({ ok: true, evidence: "Grafana 11.2.0 healthy" });
+            expect(await checkGrafanaHealth(grafana.url)).to.deep.equal({ ok: true, evidence: "Grafana 13.2.3 healthy" });
         });
 
         it("the dashboard's panels return data through /api/ds/query, with $instance as all and the default Prometheus datasource", async () => {
