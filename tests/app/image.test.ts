@@ -61,7 +61,7 @@ describe("app image (real Docker engine, stand-in base images)", function () {
         const listing = t.docker(["run", "--rm", "--network", "none", "--entrypoint", "node", `${IMAGE}-build-stage`, "-e", SOURCE_LISTING]);
         expect(listing.status, listing.stderr).to.equal(0);
         const files: string[] = JSON.parse(listing.stdout);
-        expect(files.filter((f) => !f.startsWith("node_modules/"))).to.have.members(["package.json", "package-lock.json", "tsconfig.json", ...SOURCES, ...SOURCES.map((f) => f.replace(/^src\/(.*)\.ts$/, "dist/$1.js"))]);
+        expect(files.filter((f) => !f.startsWith("node_modules/"))).to.have.members(["package.json", "package-lock.json", "tsconfig.json", "sbom.cdx.json", ...SOURCES, ...SOURCES.map((f) => f.replace(/^src\/(.*)\.ts$/, "dist/$1.js"))]);
         expect(files).to.not.include("node_modules/canary-from-host/index.js");
     });
 
@@ -76,10 +76,22 @@ describe("app image (real Docker engine, stand-in base images)", function () {
         const listing = t.docker(["run", "--rm", "--network", "none", "--entrypoint", "node", IMAGE, "-e", "const fs=require('fs');const t='/app/node_modules/@types';console.log(JSON.stringify({app:fs.readdirSync('/app').sort(),modules:fs.readdirSync('/app/node_modules'),types:fs.existsSync(t)?fs.readdirSync(t):[]}))"]);
         expect(listing.status, listing.stderr).to.equal(0);
         const { app, modules, types } = JSON.parse(listing.stdout);
-        expect(app).to.deep.equal(["dist", "node_modules", "package.json"]);
+        expect(app).to.deep.equal(["dist", "node_modules", "package.json", "sbom.cdx.json"]);
         expect(modules).to.include.members(["prom-client", "pino"]);
         expect(modules).to.not.include("typescript");
         expect(types, "dev-only @types packages").to.deep.equal([]);
+    });
+
+    it("carries a CycloneDX SBOM of exactly its production dependencies, made at build time (npm sbom, no network)", () => {
+        const read = t.docker(["run", "--rm", "--network", "none", "--entrypoint", "node", IMAGE, "-e", "process.stdout.write(require('fs').readFileSync('/app/sbom.cdx.json','utf8'))"]);
+        expect(read.status, read.stderr).to.equal(0);
+        const sbom = JSON.parse(read.stdout);
+        expect(sbom.bomFormat).to.equal("CycloneDX");
+        expect(sbom.specVersion).to.match(/^1\.\d+$/);
+        const names: string[] = sbom.components.map((c: { name: string }) => c.name);
+        expect(names).to.include.members(["prom-client", "pino"]);
+        expect(names, "dev dependencies are not in the image, so not in its SBOM").to.not.include.members(["typescript"]);
+        for (const c of sbom.components) expect(c.purl, c.name).to.match(/^pkg:npm\//);
     });
 
     it("serves /health and /metrics with a read-only root filesystem as the image's non-root user", async () => {
