@@ -97,8 +97,9 @@ export async function openTunnel(options: TunnelOptions): Promise<"closed" | "en
     const t = TUNNEL_TARGETS[options.target];
     const localPort = options.localPort ?? t.localPort;
     const region = output(options.outputs, "region");
+    const inRegionAsJson = (args: string[]) => [...args, "--region", region, "--output", "json"];
     const awsJson = async <T>(args: string[], what: string): Promise<T> => {
-        const r = await run(aws, [...args, "--region", region, "--output", "json"], options.env, cliMissing());
+        const r = await run(aws, inRegionAsJson(args), options.env, cliMissing());
         if (r.status !== 0) throw new TunnelError(`${what} failed: ${firstLine(r.stderr) || `exit ${r.status}`}`, "check your AWS credentials and their permissions in the stack's account");
         return JSON.parse(r.stdout) as T;
     };
@@ -107,7 +108,7 @@ export async function openTunnel(options: TunnelOptions): Promise<"closed" | "en
     if (version.status !== 0) throw new TunnelError(`aws --version exited ${version.status}`, INSTALL_CLI);
     await run(plugin, ["--version"], options.env, new TunnelError("the Session Manager plugin is not installed", INSTALL_PLUGIN));
 
-    const identity = await run(aws, ["sts", "get-caller-identity", "--region", region, "--output", "json"], options.env, cliMissing());
+    const identity = await run(aws, inRegionAsJson(["sts", "get-caller-identity"]), options.env, cliMissing());
     if (identity.status !== 0) {
         throw new TunnelError(
             `no usable AWS credentials: ${firstLine(identity.stderr) || `aws sts get-caller-identity exited ${identity.status}`}`,
