@@ -5,11 +5,15 @@ import { AppLoadBalancer } from "./components/appLoadBalancer";
 import { AuditTrail } from "./components/auditTrail";
 import { GrafanaProvisioning } from "./components/grafanaProvisioning";
 import { GrafanaRoute } from "./components/grafanaRoute";
+import { HOST_IMAGES } from "./components/cloudInit/hostImages";
+import { HostImageMirror } from "./components/hostImageMirror";
 import { LogsEncryptionKey } from "./components/logsEncryptionKey";
 import { MonitoringHost } from "./components/monitoringHost";
 import { Network } from "./components/network";
 import { APP_PORT, ObservedAppHost } from "./components/observedAppHost";
+import { RegistryScanning } from "./components/registryScanning";
 import { SecretsVault } from "./components/secretsVault";
+import { stackPrefix } from "./components/tags";
 import { ThreatDetection } from "./components/threatDetection";
 import { DASHBOARD_UID } from "./dashboards";
 import { DEFAULT_SLO_TARGETS } from "./prometheus";
@@ -52,7 +56,18 @@ const vault = new SecretsVault("secrets", {
 
 const appSecretArnsByName = Object.fromEntries(Object.entries(vault.appSecrets).map(([name, s]) => [name, s.arn]));
 
-// 3. The hosts: monitoring first, because only its security group may reach the app host. It is
+// 3. The supply chain: every image a host runs is in the stack's ECR, scanned as ecrScanning says and
+// passed by the scan gate before any host starts; the third-party ones are copied from their pinned digests.
+const scanning = new RegistryScanning("image-scanning", { mode: settings.hosts.ecrScanning, repositoryPrefix: stackPrefix().toLowerCase() });
+const hostImages = new HostImageMirror("host-images", {
+    images: HOST_IMAGES,
+    ecrKeepImages: settings.hosts.ecrKeepImages,
+    scanMaxCritical: settings.hosts.scanMaxCritical,
+    scanMaxHigh: settings.hosts.scanMaxHigh,
+    scanPrerequisites: scanning.ready,
+});
+
+// 4. The hosts: monitoring first, because only its security group may reach the app host. It is
 // private: operators reach it by Session Manager tunnel, and Grafana also by its HTTPS name.
 const monitoring = new MonitoringHost("monitoring", {
     vpcId: network.vpcId,
@@ -72,9 +87,12 @@ const monitoring = new MonitoringHost("monitoring", {
     ampWorkspaceArn: settings.hosts.ampWorkspaceArn,
     logsKmsKeyArn,
     bootPrerequisites: [vault.grafanaAdminSecretVersion],
+    images: hostImages.images.apply((i) => ({ prometheus: i.prometheus, alertmanager: i.alertmanager, grafana: i.grafana })),
+    imageRepositoryArns: [hostImages.repositoryArns.prometheus, hostImages.repositoryArns.alertmanager, hostImages.repositoryArns.grafana],
+    imagesGate: hostImages.scanGate,
 });
 
-// 4. The front door: the only way in from the internet, to the app hosts only.
+// 5. The front door: the only way in from the internet, to the app hosts only.
 const frontDoor = new AppLoadBalancer("front-door", {
     vpcId: network.vpcId,
     publicSubnetIds: network.publicSubnetIds,
@@ -116,9 +134,13 @@ const appHost = new ObservedAppHost("app", {
     faultInjection: settings.hosts.appFaultInjection,
     logsKmsKeyArn,
     bootPrerequisites: vault.appSecretVersions,
+    nodeExporterImage: hostImages.images.apply((i) => i.nodeExporter),
+    nodeExporterRepositoryArn: hostImages.repositoryArns.nodeExporter,
+    nodeExporterGate: hostImages.scanGate,
+    scanPrerequisites: scanning.ready,
 });
 
-// 5. Grafana at its HTTPS name for operatorCidrs (with a domain and its certificate), and its datasource
+// 6. Grafana at its HTTPS name for operatorCidrs (with a domain and its certificate), and its datasource
 // and dashboard: by the provider through that name, or by file provisioning shipped to the host.
 const grafanaRoute =
     settings.hosts.grafanaHostName && frontDoor.httpsListenerArn && settings.frontDoor.hostedZoneId
@@ -142,7 +164,7 @@ const grafana =
         ? new GrafanaProvisioning("grafana", { grafanaUrl: grafanaRoute.url, adminPassword: vault.grafanaAdminPassword }, { dependsOn: [grafanaRoute] })
         : undefined;
 
-// 6. Stack outputs: identifiers, ARNs and URLs only, never secret values.
+// 7. Stack outputs: identifiers, ARNs and URLs only, never secret values.
 export const vpcId = network.vpcId;
 export const publicSubnetIds = network.publicSubnetIds;
 export const privateSubnetIds = network.privateSubnetIds;
@@ -166,6 +188,7 @@ export const accessLogBucketName = frontDoor.accessLogBucketName;
 export const autoScalingGroupName = appHost.autoScalingGroupName;
 export const ecrRepositoryUrl = appHost.repositoryUrl;
 export const imageDigest = appHost.imageDigest;
+export const hostImageDigests = hostImages.images;
 export const appLogGroupName = appHost.appLogGroupName;
 export const platformLogGroupNames = [appHost.platformLogGroupName, ...monitoring.logGroupNames, ...(frontDoor.wafLogGroupName ? [frontDoor.wafLogGroupName] : [])];
 export const monitoringInstanceId = monitoring.instanceId;

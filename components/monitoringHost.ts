@@ -44,6 +44,10 @@ export interface MonitoringHostArgs {
     logsKmsKeyArn?: pulumi.Input<string>;
     /** What the first boot reads and must exist before the instance does: the Grafana admin secret's version. */
     bootPrerequisites?: pulumi.Resource[];
+    /** Prometheus, Alertmanager and Grafana from the stack's ECR by digest, their repositories, and the scan gate that passed them (HostImageMirror). */
+    images: pulumi.Input<{ prometheus: string; alertmanager: string; grafana: string }>;
+    imageRepositoryArns: pulumi.Input<string>[];
+    imagesGate: pulumi.Resource;
 }
 
 /** The tag Data Lifecycle Manager selects the data volume by (value: the stack's volume name). */
@@ -132,9 +136,9 @@ export class MonitoringHost extends pulumi.ComponentResource {
         const hostPolicy = new aws.iam.RolePolicy(`${name}-monitoring`, {
             role: role.id,
             policy: pulumi
-                .all([pulumi.all(logGroups.map((g) => g.arn)), args.alertTopicArn, args.alertTopicKeyArn])
-                .apply(([logGroupArns, alertTopicArn, alertTopicKeyArn]) =>
-                    monitoringHostPolicy({ logGroupArns, alertTopicArn, alertTopicKeyArn, ampWorkspaceArn: args.ampWorkspaceArn }),
+                .all([pulumi.all(logGroups.map((g) => g.arn)), args.alertTopicArn, args.alertTopicKeyArn, pulumi.all(args.imageRepositoryArns)])
+                .apply(([logGroupArns, alertTopicArn, alertTopicKeyArn, imageRepositoryArns]) =>
+                    monitoringHostPolicy({ logGroupArns, alertTopicArn, alertTopicKeyArn, ampWorkspaceArn: args.ampWorkspaceArn, imageRepositoryArns }),
                 ),
         }, parent);
         const secretPolicy = new aws.iam.RolePolicy(`${name}-grafana-secret`, { role: role.id, policy: args.grafanaReadPolicyJson }, parent);
@@ -183,8 +187,8 @@ export class MonitoringHost extends pulumi.ComponentResource {
             iamInstanceProfile: profile.name,
             // Thresholds and rules are not in user data: they travel by SSM, so they never replace the host.
             userData: pulumi
-                .all([region, dataVolume.id, args.grafanaAdminSecretArn, prometheusLogs.name, grafanaLogs.name, platformLogs.name])
-                .apply(([r, volumeId, secretArn, promLog, grafanaLog, platformLog]) =>
+                .all([region, dataVolume.id, args.grafanaAdminSecretArn, prometheusLogs.name, grafanaLogs.name, platformLogs.name, args.images])
+                .apply(([r, volumeId, secretArn, promLog, grafanaLog, platformLog, images]) =>
                     renderMonitoringHostUserData({
                         region: r,
                         hostName: monitoringHostName,
@@ -195,6 +199,7 @@ export class MonitoringHost extends pulumi.ComponentResource {
                         prometheusLogGroup: promLog,
                         grafanaLogGroup: grafanaLog,
                         platformLogGroup: platformLog,
+                        images,
                     }),
                 ),
             // user data runs its write_files once per instance: a changed boot script only takes effect on a new
@@ -204,8 +209,9 @@ export class MonitoringHost extends pulumi.ComponentResource {
             // No ignoreChanges on ami: ignored inputs are reused by replacements (pulumi/pulumi#2657), so every
             // replacement would boot the first AMI. A newer AL2023 image replaces the host at the next `pulumi up`;
             // the data volume survives (attachment below is delete-first).
-            // Waits for its role's policies and the secret version: the first boot reads both (IAM is eventually consistent).
-        }, { parent: this, dependsOn: [hostPolicy, secretPolicy, ...(args.bootPrerequisites ?? [])] });
+            // Waits for its role's policies and the secret version: the first boot reads both (IAM is eventually consistent);
+            // and for the scan gate: no host runs an image it has not passed.
+        }, { parent: this, dependsOn: [hostPolicy, secretPolicy, args.imagesGate, ...(args.bootPrerequisites ?? [])] });
 
         // The host is watched by something other than itself: EC2 recovers it onto healthy hardware (same id,
         // addresses and volumes) when the system status check fails (CloudWatch User Guide, "Create alarms

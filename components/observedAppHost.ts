@@ -1,11 +1,11 @@
 import * as aws from "@pulumi/aws";
-import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { appHostPolicy } from "./iam/hostPolicies";
+import { scanGateCommand } from "./scanGate/scanGateCommand";
 import { APP_BOOT_SERVICE, renderAppHostUserData, secretEnvName } from "./cloudInit/appHostUserData";
 import { bootFailureAlarm, hardenedLaunchTemplateArgs, instanceRole } from "./hostBaseline";
 import { DISCOVERY_TAG_KEY } from "./monitoringHost";
@@ -47,6 +47,12 @@ export interface ObservedAppHostArgs {
     logsKmsKeyArn?: pulumi.Input<string>;
     /** What the first boot reads and must exist before the instance does: the app secrets' versions. */
     bootPrerequisites?: pulumi.Resource[];
+    /** node_exporter from the stack's ECR by digest, its repository, and the scan gate that passed it (HostImageMirror). */
+    nodeExporterImage: pulumi.Input<string>;
+    nodeExporterRepositoryArn: pulumi.Input<string>;
+    nodeExporterGate: pulumi.Resource;
+    /** What a push waits for: the registry's scanning configuration (RegistryScanning). */
+    scanPrerequisites?: pulumi.Resource[];
 }
 
 /** Bad arguments fail before any resource exists, naming the setting, the value and what is allowed. */
@@ -164,19 +170,15 @@ export class ObservedAppHost extends pulumi.ComponentResource {
             imageName: pulumi.interpolate`${repository.repositoryUrl}:${tag}`,
             build: { context: args.appDirectory, dockerfile: path.join(args.appDirectory, "Dockerfile"), platform: "linux/amd64" },
             registry: { server: repository.repositoryUrl, username: auth.userName, password: pulumi.secret(auth.password) },
-        }, parent);
+            // Pushed after the registry scans the way ecrScanning says, so the first scan is the right kind.
+        }, { parent: this, dependsOn: args.scanPrerequisites });
 
-        const scanGate = new command.local.Command(`${name}-scan-gate`, {
-            // Resolved as a module, so moving or renaming the gate fails here, not at deploy time.
-            create: `node -r ts-node/register/transpile-only ${JSON.stringify(require.resolve("./scanGate/ecrScanGate"))}`,
-            environment: {
-                REPOSITORY: repository.name,
-                IMAGE_DIGEST: image.repoDigest,
-                AWS_REGION: region,
-                MAX_CRITICAL: String(args.scanMaxCritical),
-                MAX_HIGH: String(args.scanMaxHigh),
-            },
-            triggers: [image.repoDigest],
+        const scanGate = scanGateCommand(`${name}-scan-gate`, {
+            images: { [args.appName]: image.repoDigest },
+            region,
+            maxCritical: args.scanMaxCritical,
+            maxHigh: args.scanMaxHigh,
+            dependsOn: args.scanPrerequisites,
         }, parent);
 
         const appLogs = new aws.cloudwatch.LogGroup(`${name}-app-logs`, {
@@ -229,8 +231,8 @@ export class ObservedAppHost extends pulumi.ComponentResource {
         const pullPolicy = new aws.iam.RolePolicy(`${name}-pull-and-log`, {
             role: role.id,
             policy: pulumi
-                .all([repository.arn, appLogs.arn, platformLogs.arn])
-                .apply(([repositoryArn, a, p]) => appHostPolicy({ repositoryArn, logGroupArns: [a, p] })),
+                .all([repository.arn, args.nodeExporterRepositoryArn, appLogs.arn, platformLogs.arn])
+                .apply(([repositoryArn, nodeExporterArn, a, p]) => appHostPolicy({ repositoryArns: [repositoryArn, nodeExporterArn], logGroupArns: [a, p] })),
         }, parent);
         const secretsPolicy = new aws.iam.RolePolicy(`${name}-secrets`, { role: role.id, policy: args.secretsReadPolicyJson }, parent);
 
@@ -246,9 +248,11 @@ export class ObservedAppHost extends pulumi.ComponentResource {
             // No public address; subnets come from the group (private ones).
             networkInterfaces: [{ deviceIndex: 0, associatePublicIpAddress: "false", deleteOnTermination: "true", securityGroups: [sg.id] }],
             userData: pulumi
-                .all([region, image.repoDigest, secretEnv, appLogs.name, platformLogs.name])
-                .apply(([r, digest, secretArns, appLogGroup, platformLogGroup]) =>
-                    Buffer.from(renderAppHostUserData({ region: r, hostName, imageRef: digest, appVersion: tag, secretArns, appLogGroup, platformLogGroup, faultInjection: args.faultInjection })).toString("base64"),
+                .all([region, image.repoDigest, secretEnv, appLogs.name, platformLogs.name, args.nodeExporterImage])
+                .apply(([r, digest, secretArns, appLogGroup, platformLogGroup, nodeExporterImage]) =>
+                    Buffer.from(
+                        renderAppHostUserData({ region: r, hostName, imageRef: digest, appVersion: tag, secretArns, appLogGroup, platformLogGroup, faultInjection: args.faultInjection, nodeExporterImage }),
+                    ).toString("base64"),
                 ),
             tagSpecifications: [{ resourceType: "volume", tags: tags(hostTags) }],
             // Each new digest or AMI is a new numbered version; the group names it (never $Latest) so a refresh can roll back.
@@ -256,7 +260,7 @@ export class ObservedAppHost extends pulumi.ComponentResource {
             tags: tags(),
             // A version with a new image exists only after the scan gate passed it; its first boot reads the
             // role's grants and the secrets (IAM is eventually consistent), so they come first too.
-        }, { parent: this, dependsOn: [scanGate, pullPolicy, secretsPolicy, ...(args.bootPrerequisites ?? [])] });
+        }, { parent: this, dependsOn: [scanGate, args.nodeExporterGate, pullPolicy, secretsPolicy, ...(args.bootPrerequisites ?? [])] });
 
         const group = new aws.autoscaling.Group(`${name}-hosts`, {
             vpcZoneIdentifiers: args.subnetIds,

@@ -15,6 +15,10 @@ export const CLOUDWATCH_RETENTION_DAYS = [
 export const PRIVATE_EGRESS_MODES = ["nat", "nat-per-az", "endpoints"] as const;
 export type PrivateEgress = (typeof PRIVATE_EGRESS_MODES)[number];
 
+/** `enhanced`: Amazon Inspector (OS and language packages, re-judged as CVEs appear); `basic`: ECR's own scan on push (OS packages only). */
+export const ECR_SCANNING_MODES = ["enhanced", "basic"] as const;
+export type EcrScanning = (typeof ECR_SCANNING_MODES)[number];
+
 export const AUDIT_ENCRYPTION_MODES = ["kms", "aes256"] as const;
 export type AuditEncryption = (typeof AUDIT_ENCRYPTION_MODES)[number];
 
@@ -85,6 +89,8 @@ export interface HostSettings {
     scanMaxCritical: number;
     /** -1: HIGH findings do not gate the deployment. */
     scanMaxHigh: number;
+    /** How ECR scans the stack's images: `enhanced` (Amazon Inspector) or `basic` (ECR's own, OS packages only). */
+    ecrScanning: EcrScanning;
     /** Amazon Managed Service for Prometheus workspace to remote-write to, if any. */
     ampWorkspaceArn?: string;
     /**
@@ -184,6 +190,7 @@ export const SETTING_DEFAULTS = {
     ecrKeepImages: 10,
     scanMaxCritical: 0,
     scanMaxHigh: -1,
+    ecrScanning: "enhanced",
     ampWorkspaceArn: undefined,
     grafanaProvisioning: undefined,
     appFaultInjection: false,
@@ -526,6 +533,7 @@ function validateHosts(r: SettingsReader): Omit<HostSettings, "grafanaProvisioni
         ecrKeepImages: r.number("ecrKeepImages", 1, 1000, { integer: true }),
         scanMaxCritical: r.number("scanMaxCritical", 0, 10000, { integer: true }),
         scanMaxHigh: r.number("scanMaxHigh", -1, 10000, { integer: true }),
+        ecrScanning: r.oneOf("ecrScanning", ECR_SCANNING_MODES),
         ampWorkspaceArn: r.optionalString("ampWorkspaceArn", "an Amazon Managed Service for Prometheus workspace ARN (arn:aws:aps:<region>:<account>:workspace/ws-…)", (s) => AMP_WORKSPACE_ARN.test(s)),
         appFaultInjection: r.boolean("appFaultInjection"),
         ...validateFleet(r),

@@ -1,5 +1,6 @@
 import { checkBootPermissions } from "./bootPermissions";
 import { checkBootPrerequisites } from "./bootPrerequisites";
+import { checkGatedImages } from "./gatedImages";
 import { hostViews } from "./hostRoles";
 import { checkListenerRules } from "./listenerRules";
 import { checkReplacementSafety } from "./replacementSafety";
@@ -11,8 +12,8 @@ export type { DeployabilityFinding, StackResource } from "./stackResource";
 /**
  * Checks over the mocked stack for what a real account rejects and mocks accept: trust
  * conditions a service does not send, create-first replacements that cannot succeed, hosts
- * that boot before their permissions and secrets exist, boot calls their role cannot make, and
- * listener rules over ELB's condition limits.
+ * that boot before their permissions and secrets exist, boot calls their role cannot make,
+ * listener rules over ELB's condition limits, and hosts running images no gate judged.
  */
 export function checkDeployability(resources: StackResource[]): DeployabilityFinding[] {
     // Both boot checks read the same host views: derive them once.
@@ -23,5 +24,6 @@ export function checkDeployability(resources: StackResource[]): DeployabilityFin
         ...checkBootPrerequisites(resources, views),
         ...checkBootPermissions(resources, views),
         ...checkListenerRules(resources),
+        ...checkGatedImages(resources, views),
     ];
 }

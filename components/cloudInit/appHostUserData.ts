@@ -1,5 +1,5 @@
 import { bootService, cloudConfig, shellQuote as q } from "./cloudConfig";
-import { HOST_IMAGES } from "./hostImages";
+import { ecrLogins, requireDigest } from "./imagePulls";
 
 /**
  * The app host's cloud-init user data, a pure function: tests run `cloud-init schema` and
@@ -38,7 +38,8 @@ export interface AppHostUserDataInput {
     platformLogGroup: string;
     /** FAULT_INJECTION for the alert drill; off unless asked. */
     faultInjection?: boolean;
-    nodeExporterImage?: string;
+    /** node_exporter by digest: the stack's mirror of HOST_IMAGES.nodeExporter (HostImageMirror). */
+    nodeExporterImage: string;
 }
 
 /** Derives env var names from secret short names: app-session-key → APP_SESSION_KEY. */
@@ -51,23 +52,24 @@ export function renderAppHostScript(input: AppHostUserDataInput): string {
         if (!/^[A-Z][A-Z0-9_]*$/.test(name)) throw new Error(`secret env name = ${JSON.stringify(name)}: upper-case letters, digits and _`);
         return `fetch_secret ${q(name, "secret env name")} ${q(arn, "secret ARN")}`;
     });
+    const image = requireDigest("imageRef", input.imageRef);
+    const nodeExporterImage = requireDigest("nodeExporterImage", input.nodeExporterImage);
     return `#!/bin/bash
 # Starts the app container and node_exporter. Runs at every boot (a systemd unit that retries) so a
 # reboot refreshes secrets and the ECR login.
 set -euo pipefail
 
 region=${q(input.region, "region")}
-image=${q(input.imageRef, "imageRef")}
+image=${q(image, "imageRef")}
 app_version=${q(input.appVersion, "appVersion")}
 app_log_group=${q(input.appLogGroup, "appLogGroup")}
 platform_log_group=${q(input.platformLogGroup, "platformLogGroup")}
-node_exporter_image=${q(input.nodeExporterImage ?? HOST_IMAGES.nodeExporter, "nodeExporterImage")}
+node_exporter_image=${q(nodeExporterImage, "nodeExporterImage")}
 env_file=/etc/devsecops/app.env
 
 systemctl enable --now docker
 
-registry="\${image%%/*}"
-aws ecr get-login-password --region "$region" | docker login --username AWS --password-stdin "$registry"
+${ecrLogins("region", [image, nodeExporterImage])}
 
 # Secret values go only into a root-only file that docker reads; never into this script or its logs.
 install -d -m 0700 -o root -g root /etc/devsecops

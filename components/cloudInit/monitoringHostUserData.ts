@@ -1,6 +1,7 @@
 import { bootService, cloudConfig, shellQuote as q } from "./cloudConfig";
 import { GRAFANA_PROVISIONING_DIR, GrafanaProvisioningFiles } from "../../dashboards";
 import { HOST_IMAGES } from "./hostImages";
+import { ecrLogins, requireDigest } from "./imagePulls";
 
 /**
  * The monitoring host's cloud-init user data and the config-shipping script its SSM
@@ -33,14 +34,19 @@ export interface MonitoringHostUserDataInput {
     prometheusLogGroup: string;
     grafanaLogGroup: string;
     platformLogGroup: string;
-    images?: Partial<typeof HOST_IMAGES>;
+    /** Prometheus, Alertmanager and Grafana by digest: the stack's mirrors of HOST_IMAGES (HostImageMirror). */
+    images: Pick<Record<keyof typeof HOST_IMAGES, string>, "prometheus" | "alertmanager" | "grafana">;
 }
 
 /** Where the config-shipping document writes what Prometheus and Alertmanager read. */
 export const MONITORING_CONFIG_DIR = "/etc/devsecops/monitoring";
 
 export function renderMonitoringHostScript(input: MonitoringHostUserDataInput): string {
-    const images = { ...HOST_IMAGES, ...input.images };
+    const images = {
+        prometheus: requireDigest("images.prometheus", input.images.prometheus),
+        alertmanager: requireDigest("images.alertmanager", input.images.alertmanager),
+        grafana: requireDigest("images.grafana", input.images.grafana),
+    };
     if (!Number.isInteger(input.prometheusRetentionDays) || input.prometheusRetentionDays < 1) {
         throw new Error(`prometheusRetentionDays = ${input.prometheusRetentionDays}: a whole number of days, at least 1`);
     }
@@ -56,6 +62,7 @@ config_dir=${q(MONITORING_CONFIG_DIR, "config dir")}
 data_dir=/var/lib/devsecops-monitoring
 
 systemctl enable --now docker
+${ecrLogins("region", Object.values(images))}
 
 # The volume is attached after boot starts: wait for it (up to 5 minutes), by serial number.
 device=""

@@ -32,24 +32,29 @@ function logWrite(logGroupArns: string[]): PolicyStatement {
     };
 }
 
+/** Pulls from exactly these repositories (the app's, the host-image mirrors), and the registry login they need. */
+function imagePulls(repositoryArns: string[]): PolicyStatement[] {
+    if (!repositoryArns.length) throw new Error("repositoryArns = []: a host pulls its images from at least one repository");
+    return [
+        {
+            Sid: "PullOwnRepositories",
+            Effect: "Allow",
+            Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+            Resource: repositoryArns,
+        },
+        // AWS grants registry login only on "*"; pulls are still limited to the repositories above.
+        { Sid: "EcrLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+    ];
+}
+
 export interface AppHostPolicyInput {
-    repositoryArn: string;
+    /** The app's repository and node_exporter's mirror. */
+    repositoryArns: string[];
     logGroupArns: string[];
 }
 
 export function appHostPolicy(p: AppHostPolicyInput): string {
-    return policyDocument([
-        {
-            Sid: "PullOwnRepository",
-            Effect: "Allow",
-            Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-            Resource: p.repositoryArn,
-        },
-        // AWS grants registry login only on "*"; pulls are still limited to the repository above.
-        { Sid: "EcrLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
-        logWrite(p.logGroupArns),
-        bootFailureMetric(),
-    ]);
+    return policyDocument([...imagePulls(p.repositoryArns), logWrite(p.logGroupArns), bootFailureMetric()]);
 }
 
 export interface MonitoringHostPolicyInput {
@@ -58,6 +63,8 @@ export interface MonitoringHostPolicyInput {
     /** The topic's KMS key: publishing to an encrypted topic needs GenerateDataKey and Decrypt on it. */
     alertTopicKeyArn: string;
     ampWorkspaceArn?: string;
+    /** The mirrors of Prometheus, Alertmanager and Grafana (HostImageMirror). */
+    imageRepositoryArns: string[];
 }
 
 export function monitoringHostPolicy(p: MonitoringHostPolicyInput): string {
@@ -66,6 +73,7 @@ export function monitoringHostPolicy(p: MonitoringHostPolicyInput): string {
         // DescribeAvailabilityZones maps zone ids (current releases fail the refresh without it).
         // Neither action has resource-level permissions.
         { Sid: "DiscoverTargets", Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"], Resource: "*" },
+        ...imagePulls(p.imageRepositoryArns),
         logWrite(p.logGroupArns),
         { Sid: "PublishAlerts", Effect: "Allow", Action: "sns:Publish", Resource: p.alertTopicArn },
         { Sid: "EncryptAlerts", Effect: "Allow", Action: ["kms:GenerateDataKey*", "kms:Decrypt"], Resource: p.alertTopicKeyArn },

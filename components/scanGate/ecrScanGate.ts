@@ -1,11 +1,11 @@
 /**
  * The deployment's image scan gate (run by a `local.Command` during `pulumi up`):
- * waits for ECR's scan of the pushed digest, prints the finding counts and exits
+ * waits for ECR's scan of each pushed digest, prints each image's finding counts and exits
  * non-zero when CRITICAL (or, if gated, HIGH) findings exceed the limits — before any
  * host runs the image.
  *
- * Env: REPOSITORY, IMAGE_DIGEST, AWS_REGION, MAX_CRITICAL (default 0),
- * MAX_HIGH (-1 = HIGH does not gate), SCAN_TIMEOUT_SECONDS (default 600).
+ * One run judges every image a host will run (the app, or all the mirrored host images), each
+ * by its digest, with the same limits; see main() for the environment it reads.
  */
 import { DescribeImageScanFindingsCommand, DescribeImageScanFindingsCommandOutput, ECRClient, ScanStatus } from "@aws-sdk/client-ecr";
 
@@ -100,27 +100,80 @@ function intFromEnv(name: string, fallback: number, min: number): number {
     return v;
 }
 
+export interface GatedImage {
+    /** What the report calls it (app, prometheus, …). */
+    name: string;
+    repository: string;
+    digest: string;
+}
+
+/** An ECR reference by digest: `<account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex>`. */
+const ECR_DIGEST_REF = /^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\/([a-z0-9][a-z0-9._\/-]*)@(sha256:[0-9a-f]{64})$/;
+
+/** IMAGES: a JSON object naming each image the gate judges, name → its ECR reference by digest. */
+export function parseGatedImages(raw: string | undefined): GatedImage[] {
+    const allowed = "a JSON object of name → <registry>/<repository>@sha256:<64 hex>, at least one";
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(raw ?? "");
+    } catch {
+        throw new Error(`IMAGES=${JSON.stringify(raw)}: ${allowed}`);
+    }
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed) || !Object.keys(parsed).length) throw new Error(`IMAGES=${JSON.stringify(raw)}: ${allowed}`);
+    return Object.entries(parsed as Record<string, unknown>).map(([name, ref]) => {
+        const m = typeof ref === "string" ? ECR_DIGEST_REF.exec(ref) : null;
+        if (!m) throw new Error(`IMAGES.${name}=${JSON.stringify(ref)}: an ECR reference by digest, <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex>`);
+        return { name, repository: m[1], digest: m[2] };
+    });
+}
+
+/** Basic scanning reads OS packages only; images without a package database it cannot scan at all. */
+function hint(message: string): string {
+    return message.includes("UNSUPPORTED_IMAGE") ? `${message} (basic scanning cannot read this image; ecrScanning: enhanced scans it)` : message;
+}
+
+/**
+ * Judges every image in IMAGES (scans awaited together), prints one line per image with its
+ * counts and verdict, and exits 1 if any is rejected or its scan did not finish — naming each.
+ * Env: IMAGES, AWS_REGION, MAX_CRITICAL (default 0), MAX_HIGH (-1 = HIGH does not gate),
+ * SCAN_TIMEOUT_SECONDS (default 600).
+ */
 export async function main(): Promise<number> {
-    const repository = process.env.REPOSITORY;
-    const digest = process.env.IMAGE_DIGEST?.split("@").pop();
-    if (!repository || !digest?.startsWith("sha256:")) {
-        console.error(`REPOSITORY=${JSON.stringify(repository)} IMAGE_DIGEST=${JSON.stringify(process.env.IMAGE_DIGEST)}: a repository name and a sha256: digest are required`);
+    let images: GatedImage[];
+    try {
+        images = parseGatedImages(process.env.IMAGES);
+    } catch (e) {
+        console.error((e as Error).message);
         return 2;
     }
     const limits = { maxCritical: intFromEnv("MAX_CRITICAL", 0, 0), maxHigh: intFromEnv("MAX_HIGH", -1, -1) };
+    const timeoutMs = intFromEnv("SCAN_TIMEOUT_SECONDS", 600, 1) * 1000;
     const client = new ECRClient({ region: process.env.AWS_REGION });
-    const counts = await waitForScan(client, repository, digest, {
-        pollMs: 5000,
-        timeoutMs: intFromEnv("SCAN_TIMEOUT_SECONDS", 600, 1) * 1000,
-        log: (l) => console.log(l),
+    const results = await Promise.allSettled(
+        images.map((image) => waitForScan(client, image.repository, image.digest, { pollMs: 5000, timeoutMs, log: (l) => console.log(`${image.name}: ${l}`) })),
+    );
+    const refused: string[] = [];
+    images.forEach((image, i) => {
+        const result = results[i];
+        const what = `${image.name} ${image.repository}@${image.digest}`;
+        if (result.status === "rejected") {
+            const message = hint((result.reason as Error).message);
+            console.error(`${what}: not judged: ${message}`);
+            refused.push(`${image.name} (${message})`);
+            return;
+        }
+        const verdict = judgeScan(result.value, limits);
+        console.log(`${what}: ${JSON.stringify(result.value)} ${verdict.pass ? "accepted" : "rejected"}`);
+        if (!verdict.pass) {
+            console.error(`${what} rejected: ${verdict.reasons.join("; ")}`);
+            refused.push(`${image.name} (${verdict.reasons.join("; ")})`);
+        }
     });
-    console.log(`scan findings for ${repository}@${digest}: ${JSON.stringify(counts)}`);
-    const verdict = judgeScan(counts, limits);
-    if (!verdict.pass) {
-        console.error(`image rejected: ${verdict.reasons.join("; ")}`);
+    if (refused.length) {
+        console.error(`scan gate: ${images.length - refused.length} of ${images.length} images accepted; refused: ${refused.join(", ")}`);
         return 1;
     }
-    console.log("image accepted by the scan gate");
+    console.log(`scan gate: all ${images.length} images accepted`);
     return 0;
 }
 

@@ -290,6 +290,7 @@ describe("app during shutdown and with a stalled log reader (node app/dist/main.
             imageRef: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:${"ab".repeat(32)}`,
             appVersion: "v1",
             secretArns: {},
+            nodeExporterImage: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/devsecops-stack-prod/mirror/node-exporter@sha256:${"04".repeat(32)}`,
             appLogGroup: "/aws/ec2/prod/app",
             platformLogGroup: "/aws/ec2/prod/app-host",
         });

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { freePort, httpRequest } from "../../scripts/local/harness";
+import { MIRROR_BUILD_CONTEXT } from "../../components/hostImageMirror";
 import { buildStandInBases, startTestDocker, TestDocker } from "../support/dockerStandIn";
 
 const APP_DIR = path.resolve(__dirname, "..", "..", "app");
@@ -29,10 +30,12 @@ describe("app image (real Docker engine, stand-in base images)", function () {
     let config: any;
     let buildArgs: string[];
     let context: string;
+    let runtimeBase: string;
 
     before(async () => {
         t = await startTestDocker();
         const bases = buildStandInBases(t);
+        runtimeBase = bases.runtimeImage;
         // The context is app/ as committed plus files .dockerignore must keep out: secrets, VCS, local installs, tests, stale output.
         context = fs.mkdtempSync(path.join(os.tmpdir(), "devsecops-app-context-"));
         for (const entry of ["Dockerfile", ".dockerignore", "package.json", "package-lock.json", "tsconfig.json", "src"]) {
@@ -52,6 +55,17 @@ describe("app image (real Docker engine, stand-in base images)", function () {
         if (!t) return;
         t.docker(["rm", "-f", "devsecops-app-test"]);
         await t.stop();
+    });
+
+    it("the host-image mirror's build copies its source unchanged: same layers, entrypoint, user and environment", () => {
+        const copy = "devsecops-test/mirror-copy:local";
+        const build = t.docker(["build", "--network", "host", "--build-arg", `SOURCE_IMAGE=${runtimeBase}`, "-t", copy, MIRROR_BUILD_CONTEXT], { timeoutMs: 120_000 });
+        expect(build.status, build.stderr.slice(-2000)).to.equal(0);
+        const [source, mirrored] = [runtimeBase, copy].map((ref) => JSON.parse(t.docker(["image", "inspect", ref]).stdout)[0]);
+        expect(mirrored.RootFS.Layers).to.deep.equal(source.RootFS.Layers);
+        for (const key of ["Entrypoint", "Cmd", "User", "Env", "WorkingDir", "ExposedPorts"]) expect(mirrored.Config[key], key).to.deep.equal(source.Config[key]);
+        // Without SOURCE_IMAGE the build fails instead of copying something else.
+        expect(t.docker(["build", "--network", "host", MIRROR_BUILD_CONTEXT], { timeoutMs: 60_000 }).status).to.not.equal(0);
     });
 
     it("keeps .env files, .git, node_modules, tests and stale dist out of the build context", () => {

@@ -7,6 +7,7 @@ import YAML from "yaml";
 import { checkDeployability, DeployabilityFinding, StackResource } from "../../deployability";
 import { checkBootPermissions, requiredActions } from "../../deployability/bootPermissions";
 import { checkBootPrerequisites } from "../../deployability/bootPrerequisites";
+import { checkGatedImages } from "../../deployability/gatedImages";
 import { checkListenerRules } from "../../deployability/listenerRules";
 import { checkReplacementSafety } from "../../deployability/replacementSafety";
 import { checkTrustConditions } from "../../deployability/trustConditions";
@@ -143,6 +144,7 @@ describe("deployability checks", function () {
                 appLogGroup: "/aws/ec2/prod/app",
                 platformLogGroup: "/aws/ec2/prod/app-host",
                 faultInjection: false,
+                nodeExporterImage: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/devsecops-stack-prod/mirror/node-exporter@sha256:${"04".repeat(32)}`,
             });
             expect([...requiredActions([script]).keys()]).to.include.members([
                 "ecr:GetAuthorizationToken",
@@ -153,7 +155,7 @@ describe("deployability checks", function () {
         });
 
         it("flags Prometheus EC2 discovery without ec2:DescribeAvailabilityZones (the shipped defect)", () => {
-            const policy = JSON.parse(monitoringHostPolicy({ logGroupArns: ["arn:l"], alertTopicArn: "arn:t", alertTopicKeyArn: "arn:k" }));
+            const policy = JSON.parse(monitoringHostPolicy({ logGroupArns: ["arn:l"], alertTopicArn: "arn:t", alertTopicKeyArn: "arn:k", imageRepositoryArns: ["arn:r"] }));
             for (const s of policy.Statement) if (Array.isArray(s.Action)) s.Action = s.Action.filter((a: string) => a !== "ec2:DescribeAvailabilityZones");
             const r = resource("aws:iam/role:Role", "mon-role", { assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com") });
             const findings = checkBootPermissions([
@@ -194,6 +196,36 @@ describe("deployability checks", function () {
         });
     });
 
+    describe("gated images (every image a host runs: the stack's ECR, by digest, judged by a gate it waits for)", () => {
+        const REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+        const MIRRORED = `${REGISTRY}/devsecops-stack-prod/mirror/prometheus@sha256:${"01".repeat(32)}`;
+        const repository = resource("aws:ecr/repository:Repository", "mirror-prometheus", { name: "devsecops-stack-prod/mirror/prometheus" });
+        const gate = resource("command:local:Command", "mirror-scan-gate", { environment: { IMAGES: JSON.stringify({ prometheus: MIRRORED }) } });
+        const host = (script: string, dependencies: string[] = [gate.urn]) =>
+            resource("aws:ec2/instance:Instance", "monitoring-instance", { userData: `#!/bin/bash\n${script}\n` }, { dependencies });
+
+        it("flags a pull from a public registry (the shipped hosts ran Prometheus and node_exporter from quay.io and Docker Hub)", () => {
+            const findings = checkGatedImages([repository, gate, host("docker run -d --name prometheus 'quay.io/prometheus/prometheus:v3.15.0@sha256:" + "ef".repeat(32) + "'")]);
+            expect(messages(findings)).to.have.length(1);
+            expect(findings[0].message).to.match(/^runs quay\.io\/prometheus\/prometheus:v3\.15\.0@sha256:[0-9a-f]{64} from a public registry/);
+        });
+
+        it("flags an ECR image by tag, one from a repository outside the stack, and one no gate the host waits for judged", () => {
+            expect(messages(checkGatedImages([repository, gate, host(`docker run '${REGISTRY}/devsecops-stack-prod/mirror/prometheus:v3.15.0'`)]))).to.deep.equal([
+                `aws:ec2/instance:Instance::monitoring-instance: runs ${REGISTRY}/devsecops-stack-prod/mirror/prometheus:v3.15.0 by tag: a re-pushed tag changes what runs; name it by digest`,
+            ]);
+            const foreign = `${REGISTRY}/someone-else/prometheus@sha256:${"01".repeat(32)}`;
+            expect(messages(checkGatedImages([repository, gate, host(`docker run '${foreign}'`)])).join("\n")).to.contain("whose repository someone-else/prometheus is not one of this stack's").and.contain("without waiting for a scan gate that judged it");
+            expect(messages(checkGatedImages([repository, gate, host(`docker run '${MIRRORED}'`, [])]))).to.deep.equal([
+                `aws:ec2/instance:Instance::monitoring-instance: aws:ec2/instance:Instance::monitoring-instance starts hosts that run ${MIRRORED} without waiting for a scan gate that judged it: add the gate to dependsOn`,
+            ]);
+        });
+
+        it("accepts the stack's own mirror by digest behind the gate that judged it, and the registry login line", () => {
+            expect(messages(checkGatedImages([repository, gate, host(`aws ecr get-login-password | docker login --password-stdin '${REGISTRY}'\ndocker run '${MIRRORED}'`)]))).to.deep.equal([]);
+        });
+    });
+
     describe("over the mocked stack", () => {
         let prod: StackRun;
         before(async () => {
@@ -229,9 +261,11 @@ describe("deployability checks", function () {
             const doc = JSON.parse(pull.inputs.policy);
             doc.Statement = doc.Statement.filter((s: any) => s.Sid !== "EcrLogin");
             pull.inputs.policy = JSON.stringify(doc);
+            const monitoring = named(seeded, "aws:ec2/instance:Instance", "monitoring-instance");
+            monitoring.dependencies = monitoring.dependencies.filter((d) => !d.includes("scan-gate"));
 
             const checks = new Set(checkDeployability(seeded).map((f) => f.check));
-            expect([...checks]).to.have.members(["trust-conditions", "replacement-safety", "boot-prerequisites", "boot-permissions"]);
+            expect([...checks]).to.have.members(["trust-conditions", "replacement-safety", "boot-prerequisites", "boot-permissions", "gated-images"]);
         });
 
         it("issue 11 item 9: every host gets IMDSv2 with hop limit 1 (no container reaches the host role)", () => {

@@ -67,6 +67,8 @@ describe("stack config validation", () => {
         const s = validateStackSettings(VALID);
         expect(s.network.vpcCidr).to.equal("10.40.0.0/16");
         expect(s.network.privateEgress).to.equal("nat");
+        expect(s.hosts.ecrScanning).to.equal("enhanced");
+        expect(validateStackSettings({ ...VALID, ecrScanning: "basic" }).hosts.ecrScanning).to.equal("basic");
         expect(s.audit).to.include({ encryption: "kms", transitionDays: 90, expirationDays: 365, forceDestroy: false });
         expect(s.hosts.operatorCidrs).to.deep.equal(["203.0.113.0/24"]);
         // No domain: no HTTPS name for Grafana, so its provisioning is by file.
@@ -167,6 +169,7 @@ describe("stack config validation", () => {
     it("rejects unknown enum values, unknown keys and malformed ids", () => {
         expectProblem({ privateEgress: "igw" }, "privateEgress", "one of nat, nat-per-az, endpoints");
         expectProblem({ auditEncryption: "none" }, "auditEncryption", "one of kms, aes256");
+        expectProblem({ ecrScanning: "inspector" }, "ecrScanning", "one of enhanced, basic");
         expectProblem({ guardDutyDetectorId: "abc" }, "guardDutyDetectorId", "32 lowercase hex");
         expectProblem({ vpcCird: "10.0.0.0/16" }, "vpcCird", "check the spelling");
         expectProblem({ secretRotationLambdaArn: "my-lambda" }, "secretRotationLambdaArn", "Lambda function ARN");

@@ -5,12 +5,14 @@ import { AddressInfo } from "node:net";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
+import { HOST_IMAGES } from "../../components/cloudInit/hostImages";
 import { unwrapSecrets } from "../../scripts/stackUnderMocks";
 
 /**
- * The three host components composed with stand-ins for the foundation's outputs (no
- * index.ts, no stack config), under mocks of their own: proves the components on their
- * own terms, and runs the two local commands they register for real.
+ * The host components and the supply chain they run from (RegistryScanning, HostImageMirror),
+ * composed with stand-ins for the foundation's outputs (no index.ts, no stack config), under mocks
+ * of their own: proves the components on their own terms, and runs the local commands they
+ * register for real.
  */
 
 const PROJECT = "devsecops-stack";
@@ -32,7 +34,7 @@ const FOUNDATION = {
     grafanaSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:devsecops-stack/hosts-test/grafana-admin-password-GhIjKl`,
 };
 /** Resource types AWS cannot tag. */
-const UNTAGGABLE = new Set(["aws:iam/rolePolicy:RolePolicy", "aws:ecr/lifecyclePolicy:LifecyclePolicy", "aws:ec2/volumeAttachment:VolumeAttachment", "aws:autoscaling/policy:Policy"]);
+const UNTAGGABLE = new Set(["aws:iam/rolePolicy:RolePolicy", "aws:ecr/lifecyclePolicy:LifecyclePolicy", "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration", "aws:ec2/volumeAttachment:VolumeAttachment", "aws:autoscaling/policy:Policy"]);
 
 interface Registered {
     type: string;
@@ -126,7 +128,7 @@ describe("host components composed with stand-in foundation outputs", function (
     this.timeout(90_000);
     const registered: Registered[] = [];
     let components: Record<string, any>;
-    let hosts: { MonitoringHost: any; ObservedAppHost: any; GrafanaProvisioning: any };
+    let hosts: { MonitoringHost: any; ObservedAppHost: any; GrafanaProvisioning: any; HostImageMirror: any; RegistryScanning: any };
 
     const byName = (type: string, name: string) => {
         const r = registered.find((x) => x.type === type && x.name === name);
@@ -218,15 +220,28 @@ describe("host components composed with stand-in foundation outputs", function (
             MonitoringHost: require("../../components/monitoringHost").MonitoringHost,
             ObservedAppHost: require("../../components/observedAppHost").ObservedAppHost,
             GrafanaProvisioning: require("../../components/grafanaProvisioning").GrafanaProvisioning,
+            HostImageMirror: require("../../components/hostImageMirror").HostImageMirror,
+            RegistryScanning: require("../../components/registryScanning").RegistryScanning,
         };
-        const monitoring = new hosts.MonitoringHost("monitoring", monitoringArgs());
-        const app = new hosts.ObservedAppHost("app", appArgs(monitoring.securityGroupId));
+        const scanning = new hosts.RegistryScanning("image-scanning", { mode: "enhanced", repositoryPrefix: `${PROJECT}-${STACK}` });
+        const mirror = new hosts.HostImageMirror("host-images", { images: HOST_IMAGES, ecrKeepImages: 5, scanMaxCritical: 0, scanMaxHigh: 3, scanPrerequisites: scanning.ready });
+        const monitoring = new hosts.MonitoringHost("monitoring", monitoringArgs({
+            images: mirror.images,
+            imageRepositoryArns: [mirror.repositoryArns.prometheus, mirror.repositoryArns.alertmanager, mirror.repositoryArns.grafana],
+            imagesGate: mirror.scanGate,
+        }));
+        const app = new hosts.ObservedAppHost("app", appArgs(monitoring.securityGroupId, {
+            nodeExporterImage: mirror.images.apply((i: Record<string, string>) => i.nodeExporter),
+            nodeExporterRepositoryArn: mirror.repositoryArns.nodeExporter,
+            nodeExporterGate: mirror.scanGate,
+            scanPrerequisites: scanning.ready,
+        }));
         const grafana = new hosts.GrafanaProvisioning("grafana", {
             grafanaUrl: "https://grafana.test.example.com",
             adminPassword: pulumi.secret(GRAFANA_PASSWORD),
             healthTimeoutSeconds: 2,
         });
-        components = { monitoring, app, grafana };
+        components = { monitoring, app, grafana, mirror, scanning };
         await waitForRegistrations();
         for (const r of registered) {
             r.rawInputs = inputsByName.get(`${r.type}::${r.name}`) ?? {};
@@ -234,12 +249,14 @@ describe("host components composed with stand-in foundation outputs", function (
         }
     });
 
-    it("registers every resource inside one of the three components, each with its type token", () => {
+    it("registers every resource inside one of the components, each with its type token", () => {
         const roots = registered.filter((r) => r.type.startsWith("devsecops:"));
         expect(roots.map((r) => r.type).sort()).to.deep.equal([
             "devsecops:grafana:GrafanaProvisioning",
             "devsecops:hosts:MonitoringHost",
             "devsecops:hosts:ObservedAppHost",
+            "devsecops:supplychain:HostImageMirror",
+            "devsecops:supplychain:RegistryScanning",
         ]);
         const rootUrns = new Set(roots.map((r) => r.urn));
         const custom = registered.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
@@ -327,6 +344,104 @@ describe("host components composed with stand-in foundation outputs", function (
         ]);
         // Only separate rule resources on the monitoring group: never in-line beside them (the provider's warning).
         expect(sg.inputs.egress ?? []).to.deep.equal([]);
+    });
+
+    describe("the supply chain: every host image copied into the stack's ECR and gated (issue 14)", () => {
+        const REGISTRY = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;
+        const mirrors = () => registered.filter((r) => r.type === "docker:index/image:Image" && r.name.startsWith("host-images-"));
+
+        it("copies each pinned upstream image, by its digest, into its own immutable, scanned, KMS-encrypted repository", () => {
+            const names = { nodeExporter: "node-exporter", prometheus: "prometheus", alertmanager: "alertmanager", grafana: "grafana" };
+            for (const [key, repo] of Object.entries(names)) {
+                const upstream = HOST_IMAGES[key as keyof typeof HOST_IMAGES];
+                const [, tag, digest] = /:([^:@]+)@(sha256:[0-9a-f]+)$/.exec(upstream)!;
+                const repository = byName("aws:ecr/repository:Repository", `host-images-${repo}`);
+                expect(repository.inputs).to.deep.include({ name: `${PROJECT}-${STACK}/mirror/${repo}`, imageTagMutability: "IMMUTABLE", imageScanningConfiguration: { scanOnPush: true } });
+                expect(repository.inputs.encryptionConfigurations).to.deep.equal([{ encryptionType: "KMS" }]);
+                const image = byName("docker:index/image:Image", `host-images-${repo}`);
+                expect(image.inputs.build.args).to.deep.equal({ SOURCE_IMAGE: upstream.replace(`:${tag}@`, "@") });
+                expect(image.inputs.imageName).to.equal(`${REGISTRY}/${PROJECT}-${STACK}/mirror/${repo}:${tag}-${digest.slice(7, 19)}`);
+            }
+            expect(mirrors()).to.have.length(4);
+        });
+
+        it("under ecrScanning: enhanced, sets the registry to Inspector scanning for this stack's repositories before any push", () => {
+            const config = byName("aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration", "image-scanning-enhanced");
+            expect(config.inputs).to.deep.equal({ scanType: "ENHANCED", rules: [{ scanFrequency: "CONTINUOUS_SCAN", repositoryFilters: [{ filter: `${PROJECT}-${STACK}/*`, filterType: "WILDCARD" }] }] });
+            for (const image of [...mirrors(), byName("docker:index/image:Image", "app-image")]) expect(image.dependencies, image.name).to.include(config.urn);
+        });
+
+        it("one gate judges all four copies; each host waits for it and pulls only its copies, by digest, granted on exactly those repositories", async () => {
+            const gate = byName("command:local:Command", "host-images-scan-gate");
+            const judged = JSON.parse(gate.inputs.environment.IMAGES);
+            expect(Object.keys(judged).sort()).to.deep.equal(["alertmanager", "grafana", "nodeExporter", "prometheus"]);
+            const monitoring = byName("aws:ec2/instance:Instance", "monitoring-instance");
+            const template = byName("aws:ec2/launchTemplate:LaunchTemplate", "app-hosts");
+            expect(monitoring.dependencies).to.include(gate.urn);
+            expect(template.dependencies).to.include(gate.urn);
+            const monitoringScript = String(monitoring.inputs.userData);
+            const appScript = Buffer.from(template.inputs.userData, "base64").toString("utf8");
+            for (const name of ["prometheus", "alertmanager", "grafana"]) expect(monitoringScript).to.contain(`'${judged[name]}'`);
+            expect(appScript).to.contain(`'${judged.nodeExporter}'`);
+            for (const script of [monitoringScript, appScript]) {
+                expect(script).to.not.match(/docker\.io|quay\.io/);
+                expect(script).to.contain(`docker login --username AWS --password-stdin '${REGISTRY}'`);
+            }
+            const pulls = (policy: string) => JSON.parse(policy).Statement.find((s: any) => s.Sid === "PullOwnRepositories").Resource;
+            const arn = (repo: string) => `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/${PROJECT}-${STACK}/${repo}`;
+            expect(pulls(byName("aws:iam/rolePolicy:RolePolicy", "monitoring-monitoring").inputs.policy)).to.deep.equal(["prometheus", "alertmanager", "grafana"].map((r) => arn(`mirror/${r}`)));
+            expect(pulls(byName("aws:iam/rolePolicy:RolePolicy", "app-pull-and-log").inputs.policy)).to.deep.equal([arn("devsecops-app"), arn("mirror/node-exporter")]);
+        });
+
+        it("the mirror's gate, run as local.Command runs it, reports each image with its counts and refuses the one over the limit", async () => {
+            const gate = byName("command:local:Command", "host-images-scan-gate");
+            const counts: Record<string, Record<string, number>> = { [`${PROJECT}-${STACK}/mirror/grafana`]: { CRITICAL: 1 } };
+            const ecr = await serve((req, res) => {
+                let body = "";
+                req.on("data", (d) => (body += d));
+                req.on("end", () => {
+                    res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
+                    res.end(JSON.stringify({ imageScanStatus: { status: "ACTIVE" }, imageScanFindings: { findingSeverityCounts: counts[JSON.parse(body).repositoryName] ?? { LOW: 2 } } }));
+                });
+            });
+            const env = { ...gate.inputs.environment, AWS_ENDPOINT_URL_ECR: ecr.url, AWS_ACCESS_KEY_ID: "AKIASTANDIN", AWS_SECRET_ACCESS_KEY: "stand-in", AWS_EC2_METADATA_DISABLED: "true" };
+            try {
+                const run = await runShell(gate.inputs.create, env);
+                expect(run.code, run.out).to.equal(1);
+                for (const name of ["alertmanager", "nodeExporter", "prometheus"]) expect(run.out).to.match(new RegExp(`${name} \\S+/mirror/\\S+: \\{"LOW":2\\} accepted`));
+                expect(run.out).to.contain("3 of 4 images accepted; refused: grafana (1 CRITICAL findings exceed scanMaxCritical=0)");
+                delete counts[`${PROJECT}-${STACK}/mirror/grafana`];
+                const clean = await runShell(gate.inputs.create, env);
+                expect(clean.code, clean.out).to.equal(0);
+                expect(clean.out).to.contain("scan gate: all 4 images accepted");
+            } finally {
+                await ecr.close();
+            }
+        });
+
+        it("each gate runs on the program's runtime dependencies only (nothing from devDependencies), with the gate resolved as a module", () => {
+            const pkg = JSON.parse(require("node:fs").readFileSync(path.join(ROOT, "package.json"), "utf8"));
+            for (const name of ["app-scan-gate", "host-images-scan-gate"]) {
+                const create: string = byName("command:local:Command", name).inputs.create;
+                const [, preload, script] = /^node -r (\S+) "(.+)"$/.exec(create)!;
+                const gateSource = require("node:fs").readFileSync(script, "utf8") as string;
+                const packages = [preload, ...[...gateSource.matchAll(/from "([^".][^"]*)"/g)].map((m) => m[1])].map((m) => (m.startsWith("@") ? m.split("/").slice(0, 2) : m.split("/").slice(0, 1)).join("/"));
+                for (const p of new Set(packages)) {
+                    if (p.startsWith("node:")) continue;
+                    expect(pkg.dependencies, `${name} needs ${p} at deploy time`).to.have.property(p);
+                }
+            }
+        });
+
+        it("rejects a host image without a tag and digest, a bad name, and an unknown ecrScanning, before registering anything", () => {
+            const before = registered.length;
+            const mirror = (images: Record<string, string>) => () => new hosts.HostImageMirror("bad-mirror", { images, ecrKeepImages: 5, scanMaxCritical: 0, scanMaxHigh: -1 });
+            expect(mirror({ grafana: "docker.io/grafana/grafana:13.2.3" })).to.throw('images.grafana = "docker.io/grafana/grafana:13.2.3": an image pinned by tag and digest');
+            expect(mirror({ grafana: `docker.io/grafana/grafana@${DIGEST}` })).to.throw("an image pinned by tag and digest");
+            expect(mirror({ "Bad Name": HOST_IMAGES.grafana })).to.throw('images key "Bad Name"');
+            expect(() => new hosts.RegistryScanning("bad-scanning", { mode: "inspector", repositoryPrefix: "p" })).to.throw('ecrScanning = "inspector": one of enhanced, basic');
+            expect(registered.length).to.equal(before);
+        });
     });
 
     it("rejects bad arguments before registering anything, naming the setting, the value and what is allowed", () => {

@@ -252,7 +252,8 @@ describe("hosts under mocks (prod config)", function () {
         const gate = named(resources, "command:local:Command", "app-scan-gate");
         expect(gate.inputs.create).to.contain("components/scanGate/ecrScanGate.ts");
         expect(gate.inputs.environment).to.include({ MAX_CRITICAL: "0", MAX_HIGH: "-1" });
-        expect(gate.inputs.environment.IMAGE_DIGEST).to.match(/@sha256:/);
+        expect(JSON.parse(gate.inputs.environment.IMAGES)).to.have.all.keys("devsecops-app");
+        expect(JSON.parse(gate.inputs.environment.IMAGES)["devsecops-app"]).to.match(/\/devsecops-app@sha256:[0-9a-f]{64}$/);
         expect(appTemplate(resources).dependencies).to.include(gate.urn);
     });
 
@@ -314,6 +315,17 @@ describe("hosts under mocks (prod config)", function () {
         expect(JSON.parse(files[jsonFiles[0]])).to.deep.equal(JSON.parse(ofType(viaProvider, "grafana:oss/dashboard:Dashboard")[0].inputs.configJson));
         // The host mounts the shipped directory where Grafana reads provisioning.
         expect(String(named(resources, "aws:ec2/instance:Instance", "monitoring-instance").inputs.userData)).to.contain(":/etc/grafana/provisioning:ro");
+    });
+
+    it("ecrScanning: enhanced (prod) sets one registry scanning configuration every push waits for; basic sets none", async () => {
+        const configs = ofType(resources, "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration");
+        expect(configs.map((c) => c.inputs.scanType)).to.deep.equal(["ENHANCED"]);
+        const images = ofType(resources, "docker:index/image:Image");
+        expect(images).to.have.length(5);
+        for (const image of images) expect(image.dependencies, image.name).to.include(configs[0].urn);
+        const basic = await runStack({ config: { ecrScanning: "basic" } });
+        expect(ofType(basic.resources, "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration")).to.deep.equal([]);
+        for (const repository of ofType(basic.resources, "aws:ecr/repository:Repository")) expect(repository.inputs.imageScanningConfiguration, repository.name).to.deep.equal({ scanOnPush: true });
     });
 
     it("starts the app without fault injection unless appFaultInjection is set for a drill", async () => {
@@ -446,6 +458,7 @@ const monitoringInput = {
     prometheusLogGroup: "/aws/ec2/prod/prometheus",
     grafanaLogGroup: "/aws/ec2/prod/grafana",
     platformLogGroup: "/aws/ec2/prod/monitoring-host",
+    images: { prometheus: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/devsecops-stack-prod/mirror/prometheus@sha256:${"01".repeat(32)}`, alertmanager: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/devsecops-stack-prod/mirror/alertmanager@sha256:${"02".repeat(32)}`, grafana: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/devsecops-stack-prod/mirror/grafana@sha256:${"03".repeat(32)}` },
 };
 
 describe("host user data and scripts pass cloud-init schema and shellcheck", function () {
@@ -458,6 +471,7 @@ describe("host user data and scripts pass cloud-init schema and shellcheck", fun
         secretArns: { APP_SESSION_KEY: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:devsecops-stack/prod/app-session-key-AbCdEf" },
         appLogGroup: "/aws/ec2/prod/devsecops-app",
         platformLogGroup: "/aws/ec2/prod/devsecops-app-host",
+        nodeExporterImage: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/devsecops-stack-prod/mirror/node-exporter@sha256:${"04".repeat(32)}`,
     };
     let dir: string;
     before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "devsecops-userdata-"))));

@@ -101,6 +101,13 @@ describe("ECR scan gate", () => {
 
     describe("main (what the local.Command runs)", () => {
         const saved = { ...process.env };
+        const REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+        const APP = { app: `${REGISTRY}/devsecops-stack-prod/devsecops-app@${DIGEST}` };
+        const OTHER = "sha256:" + "ef".repeat(32);
+        const HOSTS = {
+            prometheus: `${REGISTRY}/devsecops-stack-prod/mirror/prometheus@${DIGEST}`,
+            grafana: `${REGISTRY}/devsecops-stack-prod/mirror/grafana@${OTHER}`,
+        };
         let out: string[];
         let err: string[];
         const origLog = console.log;
@@ -110,28 +117,22 @@ describe("ECR scan gate", () => {
             err = [];
             console.log = (...a: unknown[]) => void out.push(a.join(" "));
             console.error = (...a: unknown[]) => void err.push(a.join(" "));
-            Object.assign(process.env, {
-                REPOSITORY: "devsecops-stack-prod/devsecops-app",
-                IMAGE_DIGEST: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/devsecops-stack-prod/devsecops-app@${DIGEST}`,
-                AWS_REGION: "eu-west-1",
-                MAX_CRITICAL: "0",
-                MAX_HIGH: "-1",
-            });
+            Object.assign(process.env, { IMAGES: JSON.stringify(APP), AWS_REGION: "eu-west-1", MAX_CRITICAL: "0", MAX_HIGH: "-1" });
         });
         afterEach(() => {
             console.log = origLog;
             console.error = origError;
-            for (const k of ["REPOSITORY", "IMAGE_DIGEST", "AWS_REGION", "MAX_CRITICAL", "MAX_HIGH"]) {
+            for (const k of ["IMAGES", "AWS_REGION", "MAX_CRITICAL", "MAX_HIGH", "SCAN_TIMEOUT_SECONDS"]) {
                 if (saved[k] === undefined) delete process.env[k];
                 else process.env[k] = saved[k];
             }
         });
 
-        it("exit 0 under the limits, printing the counts; asks ECR about the digest, not a tag", async () => {
+        it("exit 0 under the limits, printing the counts; asks ECR about the digest in its repository, not a tag", async () => {
             ecr.on(DescribeImageScanFindingsCommand).resolves(complete({ HIGH: 7, MEDIUM: 3 }));
             expect(await main()).to.equal(0);
-            expect(out.join("\n")).to.contain('{"HIGH":7,"MEDIUM":3}').and.contain("accepted");
-            expect(ecr.commandCalls(DescribeImageScanFindingsCommand)[0].args[0].input.imageId).to.deep.equal({ imageDigest: DIGEST });
+            expect(out.join("\n")).to.contain(`app devsecops-stack-prod/devsecops-app@${DIGEST}: {"HIGH":7,"MEDIUM":3} accepted`);
+            expect(ecr.commandCalls(DescribeImageScanFindingsCommand)[0].args[0].input).to.deep.equal({ repositoryName: "devsecops-stack-prod/devsecops-app", imageId: { imageDigest: DIGEST } });
         });
 
         it("exit 1 over the CRITICAL limit, printing the counts and the reason", async () => {
@@ -150,11 +151,41 @@ describe("ECR scan gate", () => {
             expect(await main()).to.equal(0);
         });
 
-        it("exit 2 without a digest, and a clear error for a bad limit", async () => {
-            process.env.IMAGE_DIGEST = "repo:latest";
-            expect(await main()).to.equal(2);
-            expect(err.join("\n")).to.contain('IMAGE_DIGEST="repo:latest"');
-            process.env.IMAGE_DIGEST = DIGEST;
+        it("judges every image with the same limits, one line each, and names each one it refuses", async () => {
+            process.env.IMAGES = JSON.stringify(HOSTS);
+            ecr.on(DescribeImageScanFindingsCommand, { repositoryName: "devsecops-stack-prod/mirror/prometheus" }).resolves(complete({ MEDIUM: 1 }));
+            ecr.on(DescribeImageScanFindingsCommand, { repositoryName: "devsecops-stack-prod/mirror/grafana" }).resolves(complete({ CRITICAL: 1 }));
+            expect(await main()).to.equal(1);
+            expect(out.join("\n")).to.contain(`prometheus devsecops-stack-prod/mirror/prometheus@${DIGEST}: {"MEDIUM":1} accepted`);
+            expect(out.join("\n")).to.contain(`grafana devsecops-stack-prod/mirror/grafana@${OTHER}: {"CRITICAL":1} rejected`);
+            expect(err.join("\n")).to.contain("scan gate: 1 of 2 images accepted; refused: grafana (1 CRITICAL findings exceed scanMaxCritical=0)");
+            expect(ecr.commandCalls(DescribeImageScanFindingsCommand).map((c) => c.args[0].input.imageId?.imageDigest).sort()).to.deep.equal([DIGEST, OTHER].sort());
+        });
+
+        it("an image basic scanning cannot read is refused, with the setting that scans it", async () => {
+            process.env.IMAGES = JSON.stringify(HOSTS);
+            ecr.on(DescribeImageScanFindingsCommand, { repositoryName: "devsecops-stack-prod/mirror/prometheus" }).resolves({
+                imageScanStatus: { status: "UNSUPPORTED_IMAGE", description: "The operating system and/or package manager are not supported." },
+            });
+            ecr.on(DescribeImageScanFindingsCommand, { repositoryName: "devsecops-stack-prod/mirror/grafana" }).resolves(complete({}));
+            expect(await main()).to.equal(1);
+            expect(err.join("\n")).to.contain("prometheus devsecops-stack-prod/mirror/prometheus").and.contain("UNSUPPORTED_IMAGE").and.contain("ecrScanning: enhanced");
+            expect(err.join("\n")).to.contain("1 of 2 images accepted; refused: prometheus");
+        });
+
+        it("exit 2 for IMAGES that are not ECR references by digest, naming the entry; a clear error for a bad limit", async () => {
+            for (const [images, says] of [
+                [JSON.stringify({ app: `${REGISTRY}/devsecops-stack-prod/devsecops-app:latest` }), "IMAGES.app="],
+                [JSON.stringify({ grafana: `docker.io/grafana/grafana@${DIGEST}` }), "IMAGES.grafana="],
+                ["{}", `IMAGES="{}"`],
+                ["", 'IMAGES=""'],
+            ]) {
+                err = [];
+                process.env.IMAGES = images;
+                expect(await main(), images).to.equal(2);
+                expect(err.join("\n")).to.contain(says);
+            }
+            process.env.IMAGES = JSON.stringify(APP);
             process.env.MAX_CRITICAL = "-3";
             const e = await main().catch((x) => x);
             expect(e.message).to.equal('MAX_CRITICAL="-3": a whole number, at least 0');

@@ -94,7 +94,7 @@ describe("policy pack over the whole prod stack (under mocks)", function () {
         },
         {
             what: "mutable ECR tags",
-            make: () => mutate("aws:ecr/repository:Repository", undefined, (i) => (i.imageTagMutability = "MUTABLE")),
+            make: () => mutate("aws:ecr/repository:Repository", "app-repo", (i) => (i.imageTagMutability = "MUTABLE")),
             policy: "ecr-immutable-tags",
             message: /MUTABLE/,
         },
