@@ -6,20 +6,14 @@ import YAML from "yaml";
 /**
  * Lints GitHub workflow files: action-validator's schema check (the SchemaStore workflow schema,
  * offline, from npm), plus this repository's rules: every action pinned to a full commit SHA with
- * its release in a comment (`owner/repo@<40 hex> # vX.Y.Z`: tags move, commits do not), and
- * least-privilege `permissions:` declared at the top of every workflow.
+ * its release in a comment (`owner/repo@<40 hex> # vX.Y.Z`: tags move, commits do not),
+ * least-privilege `permissions:` declared at the top of every workflow, and Pulumi Cloud reached by
+ * OIDC (pulumi/auth-actions exchanges GitHub's token for a short-lived one), never a stored token.
  */
 
 const SHA_PINNED = /@[0-9a-f]{40}$/;
 const RELEASE_COMMENT = /#\s*v\d+(\.\d+){0,2}\s*$/;
 
-/**
- * Actions still on a major tag, each with why. Renovate's helpers:pinGitHubActionDigests pins them
- * to their commit on its first run; the entry then goes.
- */
-export const TAG_PINNED_ACTIONS: Readonly<Record<string, string>> = {
-    "pulumi/actions": "its v6 commit could not be verified without network access when the others were pinned (resolve with git ls-remote https://github.com/pulumi/actions refs/tags/v6)",
-};
 
 export function lintWorkflow(source: string): string[] {
     const problems: string[] = [];
@@ -36,6 +30,14 @@ export function lintWorkflow(source: string): string[] {
     if (doc.permissions === "write-all") problems.push("permissions: write-all");
     const lines = source.split("\n");
     for (const [jobName, job] of Object.entries<any>(doc.jobs ?? {})) {
+        if (/secrets\.PULUMI_ACCESS_TOKEN\b/.test(JSON.stringify(job ?? {}))) {
+            problems.push(`jobs.${jobName}: a stored Pulumi access token (secrets.PULUMI_ACCESS_TOKEN): exchange GitHub's OIDC token with pulumi/auth-actions instead`);
+        }
+        const exchangesOidc = (job?.steps ?? []).some((step: any) => typeof step?.uses === "string" && step.uses.startsWith("pulumi/auth-actions@"));
+        // Pulumi Cloud OIDC (pulumi/auth-actions README): the job must be allowed to request GitHub's OIDC token.
+        if (exchangesOidc && (job?.permissions ?? doc.permissions)?.["id-token"] !== "write") {
+            problems.push(`jobs.${jobName}: pulumi/auth-actions needs permissions: id-token: write on its job to mint GitHub's OIDC token`);
+        }
         for (const step of job?.steps ?? []) {
             // The default policy group covers every stack in the organisation: the pack's mandatory baseline would block other teams.
             if (typeof step?.run === "string" && /pulumi policy enable\b/.test(step.run) && !/--policy-group[ =]/.test(step.run)) {
@@ -43,8 +45,6 @@ export function lintWorkflow(source: string): string[] {
             }
             const uses = step?.uses;
             if (typeof uses !== "string" || uses.startsWith("./") || uses.startsWith("docker://")) continue;
-            const action = uses.split("@")[0];
-            if (TAG_PINNED_ACTIONS[action] !== undefined && /@v\d+$/.test(uses)) continue;
             if (!SHA_PINNED.test(uses)) {
                 problems.push(`jobs.${jobName}: ${uses} is not pinned to a full commit SHA (owner/repo@<40 hex> # vX.Y.Z)`);
                 continue;

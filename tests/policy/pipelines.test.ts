@@ -4,7 +4,7 @@ import * as path from "node:path";
 import YAML from "yaml";
 import { packArgs } from "../../policy/pack";
 import { controlTable } from "../../scripts/policy/controlTable";
-import { lintWorkflow, lintWorkflowDirectory, TAG_PINNED_ACTIONS } from "../../scripts/policy/lintWorkflows";
+import { lintWorkflow, lintWorkflowDirectory } from "../../scripts/policy/lintWorkflows";
 import { ROOT } from "../../scripts/stackUnderMocks";
 
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
@@ -26,13 +26,25 @@ describe("pipelines", () => {
         // A major tag moves with every release: only a commit is a pin (issue 14).
         expect(lintWorkflow(base.replace(pinned, "actions/checkout@v6"))).to.deep.equal(["jobs.a: actions/checkout@v6 is not pinned to a full commit SHA (owner/repo@<40 hex> # vX.Y.Z)"]);
         expect(lintWorkflow(base.replace(" # v6.0.0", ""))).to.deep.equal(["jobs.a: actions/checkout@1af3b93b6815bc44a9784bd300feb67ff0d1eeb3 has no release comment (# vX.Y.Z) beside its SHA"]);
-        // The one listed exception, with its reason, until Renovate pins it.
-        expect(Object.keys(TAG_PINNED_ACTIONS)).to.deep.equal(["pulumi/actions"]);
-        expect(lintWorkflow(base.replace(pinned, "pulumi/actions@v6"))).to.deep.equal([]);
+        // No exceptions: pulumi/actions too (issue 14: the last action left on a major tag).
+        expect(lintWorkflow(base.replace(pinned, "pulumi/actions@v7"))).to.deep.equal(["jobs.a: pulumi/actions@v7 is not pinned to a full commit SHA (owner/repo@<40 hex> # vX.Y.Z)"]);
         expect(lintWorkflow(base.replace("    steps:", "    stepz:")).join("\n")).to.not.equal("");
         expect(lintWorkflow(base.replace("on: push", "on: pushed")).length).to.be.greaterThan(0);
         expect(lintWorkflow(base.replace(pinned, "actions/checkout@main"))).to.deep.equal(["jobs.a: actions/checkout@main is not pinned to a full commit SHA (owner/repo@<40 hex> # vX.Y.Z)"]);
         expect(lintWorkflow(base.replace("permissions:\n  contents: read\n", ""))).to.deep.equal(["no top-level permissions: (the default token may write everywhere)"]);
+    });
+
+    it("the linter rejects a stored Pulumi access token, and an OIDC exchange in a job that cannot mint the OIDC token", () => {
+        const auth = "pulumi/auth-actions@141415910c3beb54e03b48e9057c204c97b956f2 # v2.1.0";
+        const job = (permissions: string, steps: string) =>
+            `name: x\non: push\npermissions:\n  contents: read\njobs:\n  a:\n    runs-on: ubuntu-24.04\n${permissions}    steps:\n${steps}`;
+        const oidc = "    permissions:\n      contents: read\n      id-token: write\n";
+        const exchange = `      - uses: ${auth}\n        with:\n          organization: acme\n          requested-token-type: urn:pulumi:token-type:access_token:organization\n`;
+        expect(lintWorkflow(job(oidc, exchange + "      - run: pulumi whoami\n"))).to.deep.equal([]);
+        expect(lintWorkflow(job(oidc, "      - run: pulumi whoami\n        env:\n          PULUMI_ACCESS_TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}\n"))).to.deep.equal([
+            "jobs.a: a stored Pulumi access token (secrets.PULUMI_ACCESS_TOKEN): exchange GitHub's OIDC token with pulumi/auth-actions instead",
+        ]);
+        expect(lintWorkflow(job("", exchange))).to.deep.equal(["jobs.a: pulumi/auth-actions needs permissions: id-token: write on its job to mint GitHub's OIDC token"]);
     });
 
     it("the linter rejects enabling a policy pack on the organisation's default policy group (it covers every stack in the org)", () => {
