@@ -64,6 +64,17 @@ describe("Renovate manages every pin (issue 14)", () => {
     });
 });
 
+describe("The app's base images: pinned by digest, on Node 24 (issue 14)", () => {
+    it("each base-image ARG default is <image>:<tag>@sha256:<64 hex> on a Node 24 image", () => {
+        const dockerfile = fs.readFileSync(path.join(ROOT, "app", "Dockerfile"), "utf8");
+        const args = Object.fromEntries([...dockerfile.matchAll(/^ARG ([A-Z_]+_IMAGE)=(\S+)$/gm)].map((m) => [m[1], m[2]]));
+        expect(Object.keys(args)).to.deep.equal(["BUILD_IMAGE", "RUNTIME_IMAGE"]);
+        for (const [name, image] of Object.entries(args)) expect(image, name).to.match(/^[a-z0-9./-]+:[A-Za-z0-9._-]+@sha256:[a-f0-9]{64}$/);
+        expect(args.BUILD_IMAGE).to.match(/^node:24[.-]/);
+        expect(args.RUNTIME_IMAGE).to.match(/^gcr\.io\/distroless\/nodejs24-/);
+    });
+});
+
 describe("Host images: pinned by digest, on supported releases (issue 14)", () => {
     it("every host image is <registry>/<repository>:<tag>@sha256:<64 hex>, the tag kept readable beside the digest", () => {
         // Renovate reading tag and digest from each pin is the test above; here: none goes without a digest.
