@@ -1,4 +1,5 @@
 import { asList } from "../policy/policies/definePolicy";
+import { actionMatches } from "../policy/policies/iam";
 import { statementsOf } from "../policy/policies/policyDocuments";
 import { DeployabilityFinding, resourceKey, StackResource } from "./stackResource";
 import { HostView, hostViews } from "./hostRoles";
@@ -68,11 +69,6 @@ export function requiredActions(texts: string[]): Map<string, string> {
         }
     }
     return needed;
-}
-
-function actionMatches(pattern: string, action: string): boolean {
-    const re = new RegExp(`^${pattern.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`, "i");
-    return re.test(action);
 }
 
 /** Actions an Allow statement grants (Deny and NotAction are not widened into grants). */

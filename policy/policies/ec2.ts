@@ -22,7 +22,7 @@ export const ebsEncrypted = resourcePolicy(
         description:
             "Root and attached EBS volumes are encrypted. Fix: rootBlockDevice.encrypted and every ebsBlockDevices[].encrypted true on instances, encrypted: true on aws.ebs.Volume, blockDeviceMappings[].ebs.encrypted on launch templates.",
         enforcementLevel: "mandatory",
-        controls: { fsbp: "EC2.3, EC2.7", checkov: "CKV_AWS_3, CKV_AWS_8" },
+        controls: { fsbp: "EC2.3, EC2.7", checkov: "CKV_AWS_3, CKV_AWS_8, CKV2_AWS_2" },
         types: [AWS.instance, AWS.volume, AWS.launchTemplate],
     },
     (props, args, report) => {

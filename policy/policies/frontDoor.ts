@@ -12,13 +12,15 @@ const isApplication = (p: Record<string, any>) => (p.loadBalancerType ?? "applic
 export const albHardened = resourcePolicy(
     {
         name: "alb-drop-invalid-headers",
-        description: "Application Load Balancers drop invalid HTTP header fields (request-smuggling defence). Fix: dropInvalidHeaderFields: true (and desyncMitigationMode strictest).",
+        description: "Application Load Balancers drop invalid HTTP header fields and do not merely monitor HTTP desync (request-smuggling defences). Fix: dropInvalidHeaderFields: true and desyncMitigationMode \"strictest\" (or the default, defensive).",
         enforcementLevel: "mandatory",
-        controls: { checkov: "CKV_AWS_131" },
+        controls: { checkov: "CKV_AWS_131, CKV_AWS_328" },
         types: [AWS.loadBalancer],
     },
     (props, _args, report) => {
-        if (isApplication(props) && props.dropInvalidHeaderFields !== true) report("load balancer does not drop invalid header fields (dropInvalidHeaderFields is not true)");
+        if (!isApplication(props)) return;
+        if (props.dropInvalidHeaderFields !== true) report("load balancer does not drop invalid header fields (dropInvalidHeaderFields is not true)");
+        if (props.desyncMitigationMode === "monitor") report('load balancer only monitors HTTP desync (desyncMitigationMode "monitor")');
     },
 );
 
@@ -92,12 +94,40 @@ export const asgElbHealthCheck = resourcePolicy(
         name: "asg-elb-health-check",
         description: "Auto Scaling groups behind a load balancer replace hosts the load balancer finds unhealthy. Fix: healthCheckType: \"ELB\" with a healthCheckGracePeriod when targetGroupArns is set.",
         enforcementLevel: "advisory",
-        controls: { checkov: "CKV_AWS_315" },
+        controls: { checkov: "CKV2_AWS_15 (Checkov reads classic-ELB attachments; here target groups and loadBalancers)" },
         types: [AWS.autoscalingGroup],
     },
     (props, _args, report) => {
         const behindLb = asList(props.targetGroupArns).length > 0 || asList(props.loadBalancers).length > 0;
         if (behindLb && props.healthCheckType !== "ELB") report(`group is behind a load balancer but healthCheckType is ${JSON.stringify(props.healthCheckType ?? "EC2")}`);
+    },
+);
+
+export const targetGroupHealthCheck = resourcePolicy(
+    {
+        name: "target-group-health-check",
+        description: "HTTP and HTTPS target groups health-check a path the app answers, so a broken host leaves rotation (and the Auto Scaling group replaces it). Fix: healthCheck: { enabled: true, path: \"/health\", matcher: \"200\" }.",
+        enforcementLevel: "advisory",
+        controls: { checkov: "CKV_AWS_261" },
+        types: [AWS.targetGroup],
+    },
+    (props, _args, report) => {
+        if (!["HTTP", "HTTPS"].includes(String(props.protocol ?? "HTTP")) || props.targetType === "lambda") return;
+        if (props.healthCheck?.enabled === false || !props.healthCheck?.path) report("target group defines no health-check path");
+    },
+);
+
+export const asgLaunchTemplate = resourcePolicy(
+    {
+        name: "asg-launch-template",
+        description: "Auto Scaling groups launch from a launch template (versioned, IMDSv2 and encryption settable; launch configurations are deprecated). Fix: launchTemplate: { id, version } or mixedInstancesPolicy.launchTemplate instead of launchConfiguration.",
+        enforcementLevel: "mandatory",
+        controls: { checkov: "CKV_AWS_315" },
+        types: [AWS.autoscalingGroup],
+    },
+    (props, _args, report) => {
+        const template = props.launchTemplate ?? props.mixedInstancesPolicy?.launchTemplate;
+        if (!template) report(props.launchConfiguration ? "group launches from a launch configuration, not a launch template" : "group names no launch template");
     },
 );
 
@@ -121,7 +151,7 @@ export const metadataHopLimit = resourcePolicy(
         description:
             "Launch templates keep the IMDS response hop limit at 1, so a container cannot reach the host's credentials. Advisory: a host that runs containers needing the role may document 2. Fix: metadataOptions.httpPutResponseHopLimit: 1.",
         enforcementLevel: "advisory",
-        controls: {},
+        controls: { checkov: "CKV_AWS_341" },
         types: [AWS.launchTemplate],
     },
     (props, _args, report) => {

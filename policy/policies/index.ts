@@ -2,12 +2,13 @@ import { ecrImmutableTags, ecrKmsEncryption, ecrScanOnPush } from "./ecr";
 import { ebsEncrypted, imdsv2Required, noPublicIp, userDataNoSecrets } from "./ec2";
 import { guardDutyEnabled, securityBaseline } from "./detection";
 import { logOneYearKms, logRetentionSet } from "./logGroups";
-import { noDataReadOnWildcard, noWildcardAction, noWildcardResourceWrite, permissionsBoundary, trustPolicyScoped } from "./iam";
-import { albAccessLogs, albHardened, albWafAssociated, asgElbHealthCheck, customerKeysAdvisory, instanceProfileSet, launchTemplateNoPublicIp, listenerHttps, listenerTls, metadataHopLimit, subnetNoAutoPublicIp } from "./frontDoor";
+import { noDataReadOnWildcard, noPrivilegeEscalation, noWildcardAction, noWildcardResourceWrite, permissionsBoundary, trustPolicyScoped } from "./iam";
+import { albAccessLogs, albHardened, albWafAssociated, asgElbHealthCheck, asgLaunchTemplate, targetGroupHealthCheck, customerKeysAdvisory, instanceProfileSet, launchTemplateNoPublicIp, listenerHttps, listenerTls, metadataHopLimit, subnetNoAutoPublicIp } from "./frontDoor";
 import { DevSecOpsPolicy } from "./definePolicy";
 import { kmsKeyPolicyScoped, kmsKeyRotation, secretRotation, snsTopicEncrypted } from "./secretsAndAlerts";
 import { s3AccessLoggingAndLifecycle, s3AclsDisabled, s3DefaultEncryption, s3PublicAccessBlock, s3TlsOnly, s3Versioning } from "./s3";
-import { defaultSecurityGroupClosed, noOpenIngress, noRemoteAdminPorts } from "./securityGroups";
+import { defaultSecurityGroupClosed, noOpenIngress, noRemoteAdminPorts, sgRuleDescriptions } from "./securityGroups";
+import { resourcePolicyNotPublic } from "./resourcePolicies";
 import { requiredTags } from "./tags";
 import { trailCloudWatchLogs, trailKmsEncryption, trailLogFileValidation, trailManagementEvents, trailMultiRegion } from "./cloudTrail";
 
@@ -38,9 +39,11 @@ export const devsecopsPolicies: DevSecOpsPolicy[] = [
     noOpenIngress,
     noRemoteAdminPorts,
     defaultSecurityGroupClosed,
+    sgRuleDescriptions,
     noWildcardAction,
     noWildcardResourceWrite,
     noDataReadOnWildcard,
+    noPrivilegeEscalation,
     trustPolicyScoped,
     permissionsBoundary,
     ecrScanOnPush,
@@ -52,12 +55,15 @@ export const devsecopsPolicies: DevSecOpsPolicy[] = [
     snsTopicEncrypted,
     kmsKeyRotation,
     kmsKeyPolicyScoped,
+    resourcePolicyNotPublic,
     albHardened,
     albAccessLogs,
     listenerTls,
     listenerHttps,
     albWafAssociated,
     asgElbHealthCheck,
+    asgLaunchTemplate,
+    targetGroupHealthCheck,
     guardDutyEnabled,
     securityBaseline,
     requiredTags,

@@ -43,7 +43,7 @@ export const s3PublicAccessBlock = stackPolicy(
         description:
             "Every S3 bucket has a BucketPublicAccessBlock with blockPublicAcls, blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets all true. Fix: add one for the bucket with all four flags true.",
         enforcementLevel: "mandatory",
-        controls: { cis: "CIS 2.1.4", fsbp: "S3.8", checkov: "CKV_AWS_53, CKV_AWS_54, CKV_AWS_55, CKV_AWS_56" },
+        controls: { cis: "CIS 2.1.4", fsbp: "S3.8", checkov: "CKV_AWS_53, CKV_AWS_54, CKV_AWS_55, CKV_AWS_56, CKV2_AWS_6" },
     },
     (args, report) => {
         for (const { bucket, configs } of bucketsWith(args, [AWS.bucketPublicAccessBlock])) {
@@ -115,7 +115,7 @@ export const s3AccessLoggingAndLifecycle = stackPolicy(
         name: "s3-access-logging-lifecycle",
         description: "Every S3 bucket has server access logging and a lifecycle rule that aborts incomplete multipart uploads. Advisory: a log bucket's own access logs need yet another bucket. Fix: an aws.s3.BucketLogging and a BucketLifecycleConfiguration rule with abortIncompleteMultipartUpload.",
         enforcementLevel: "advisory",
-        controls: { fsbp: "S3.9", checkov: "CKV_AWS_18, CKV_AWS_300" },
+        controls: { fsbp: "S3.9", checkov: "CKV_AWS_18, CKV_AWS_300, CKV2_AWS_61" },
     },
     (args, report) => {
         for (const { bucket, configs } of bucketsWith(args, [AWS.bucketLogging, AWS.bucketLifecycle])) {

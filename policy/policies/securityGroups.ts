@@ -39,7 +39,7 @@ export const noOpenIngress = resourcePolicy(
         name: "sg-no-open-ingress",
         description: "No ingress from 0.0.0.0/0 or ::/0 except TCP 80 and 443. Fix: admit the source security group (referencedSecurityGroupId) or the operators' CIDRs.",
         enforcementLevel: "mandatory",
-        controls: { fsbp: "EC2.18, EC2.19", checkov: "CKV_AWS_24, CKV_AWS_25, CKV_AWS_260" },
+        controls: { fsbp: "EC2.18, EC2.19", checkov: "CKV_AWS_24, CKV_AWS_25, CKV_AWS_277" },
         types: INGRESS_TYPES,
     },
     (props, args, report) => {
@@ -48,6 +48,34 @@ export const noOpenIngress = resourcePolicy(
             const webOnly = isTcp(r) && r.from === r.to && WEB_PORTS.includes(r.from);
             if (open.length > 0 && !webOnly) report(`ingress on ${describePorts(r)} from ${open.join(", ")}`);
         }
+    },
+);
+
+/** Every rule, inline or separate, with whether it says what it is for. */
+function ruleDescriptions(type: string, props: Record<string, any>): { what: string; description?: string }[] {
+    const inline = (direction: string) => (r: any, i: number) => ({ what: `${direction}[${i}]`, description: r.description });
+    switch (type) {
+        case AWS.securityGroup:
+            return [...(props.ingress ?? []).map(inline("ingress")), ...(props.egress ?? []).map(inline("egress"))];
+        case AWS.securityGroupRule:
+        case AWS.securityGroupIngressRule:
+        case AWS.securityGroupEgressRule:
+            return [{ what: "rule", description: props.description }];
+        default:
+            return [];
+    }
+}
+
+export const sgRuleDescriptions = resourcePolicy(
+    {
+        name: "sg-rule-descriptions",
+        description: "Every security group rule says what it admits and why (reviewers and incident responders read rules, not code). Fix: description: \"<who> to <what>\" on the rule.",
+        enforcementLevel: "advisory",
+        controls: { checkov: "CKV_AWS_23" },
+        types: [AWS.securityGroup, AWS.securityGroupRule, AWS.securityGroupIngressRule, AWS.securityGroupEgressRule],
+    },
+    (props, args, report) => {
+        for (const r of ruleDescriptions(args.type, props)) if (!String(r.description ?? "").trim()) report(`${r.what} has no description`);
     },
 );
 

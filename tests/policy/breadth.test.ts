@@ -15,7 +15,7 @@ describe("policy pack: breadth (issue 15)", () => {
     });
 
     it("iam-no-data-read-on-wildcard: secrets/objects on *, iam:*", () => {
-        expect(messagesOf("iam-no-data-read-on-wildcard", [res(RP, { policy: doc({ Sid: "R", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "s3:GetObject"], Resource: "*" }) })])).to.deep.equal(['statement R allows secretsmanager:GetSecretValue, s3:GetObject on Resource "*"']);
+        expect(messagesOf("iam-no-data-read-on-wildcard", [res(RP, { policy: doc({ Sid: "R", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "s3:GetObject"], Resource: "*" }) })])).to.deep.equal(['statement R allows s3:GetObject, secretsmanager:GetSecretValue on Resource "*"']);
         expect(messagesOf("iam-no-data-read-on-wildcard", [res(RP, { policy: doc({ Sid: "I", Effect: "Allow", Action: "iam:*", Resource: "arn:aws:iam::111122223333:role/*" }) })])).to.deep.equal(["statement I allows iam:* (full IAM)"]);
         expect(messagesOf("iam-no-data-read-on-wildcard", [res(RP, { policy: doc({ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:app-*" }) })])).to.deep.equal([]);
     });
