@@ -42,6 +42,7 @@ export const AWS = {
     topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
     detector: "aws:guardduty/detector:Detector",
     kmsKey: "aws:kms/key:Key",
+    kmsKeyPolicy: "aws:kms/keyPolicy:KeyPolicy",
     loadBalancer: "aws:lb/loadBalancer:LoadBalancer",
     listener: "aws:lb/listener:Listener",
     targetGroup: "aws:lb/targetGroup:TargetGroup",

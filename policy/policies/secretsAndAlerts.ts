@@ -2,6 +2,7 @@ import { AWS } from "./awsTypes";
 import { asList, belongsTo, resourcePolicy, resourcesOfType, stackPolicy } from "./definePolicy";
 import { constrainedByCondition } from "./iam";
 import { statementsOf } from "./policyDocuments";
+import { isAnyPrincipal } from "./resourcePolicies";
 
 export const secretRotation = stackPolicy(
     {
@@ -50,23 +51,26 @@ export const kmsKeyRotation = resourcePolicy(
     },
 );
 
-export const kmsKeyPolicyScoped = resourcePolicy(
+export const kmsKeyPolicyScoped = stackPolicy(
     {
         name: "kms-key-policy-scoped",
         description:
-            'Customer-managed KMS keys carry an explicit key policy (not the default one that hands the key to every IAM policy in the account), and no statement allows Principal "*" without a narrowing Condition (kms:CallerAccount, kms:ViaService...). Fix: set policy on the aws.kms.Key naming the account root, the roles and the service principals that use it.',
+            'Customer-managed KMS keys carry an explicit key policy — on the key or as an aws.kms.KeyPolicy — not the default one that hands the key to every IAM policy in the account, and no statement allows Principal "*" without a narrowing Condition (kms:CallerAccount, kms:ViaService...). Fix: set policy on the aws.kms.Key (or an aws.kms.KeyPolicy for it) naming the account root, the roles and the service principals that use it.',
         enforcementLevel: "mandatory",
         controls: { checkov: "CKV_AWS_33, CKV2_AWS_64" },
-        types: [AWS.kmsKey],
     },
-    (props, _args, report) => {
-        if (!props.policy) {
-            report("key has no explicit key policy");
-            return;
-        }
-        for (const s of statementsOf(props.policy).filter((x) => x.Effect === "Allow")) {
-            const p: any = s.Principal;
-            if ((p === "*" || asList(p?.AWS).includes("*")) && !constrainedByCondition(s)) report(`statement ${s.Sid ?? "(no Sid)"} allows any principal to use the key`);
+    (args, report) => {
+        const keyPolicies = resourcesOfType(args, AWS.kmsKeyPolicy);
+        for (const key of resourcesOfType(args, AWS.kmsKey)) {
+            const separate = keyPolicies.filter((kp) => belongsTo(kp, key, "keyId", ["id", "arn", "keyId"]));
+            const documents = [key.props.policy, ...separate.map((kp) => kp.props.policy)].filter(Boolean);
+            if (!documents.length) {
+                report(`key ${key.name} has no explicit key policy`, key.urn);
+                continue;
+            }
+            for (const s of documents.flatMap(statementsOf).filter((x) => x.Effect === "Allow")) {
+                if (isAnyPrincipal(s.Principal) && !constrainedByCondition(s)) report(`key ${key.name}: statement ${s.Sid ?? "(no Sid)"} allows any principal to use the key`, key.urn);
+            }
         }
     },
 );

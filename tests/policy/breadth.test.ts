@@ -32,12 +32,18 @@ describe("policy pack: breadth (issue 15)", () => {
         expect(messagesOf("iam-trust-policy-scoped", [foreign], { "iam-trust-policy-scoped": { trustedAccountIds: ["111122223333"] } })).to.deep.equal(["statement F trusts account 999988887777, which is not in trustedAccountIds"]);
     });
 
-    it("kms-key-policy-scoped: explicit policy, no wildcard principal without Condition", () => {
+    it("kms-key-policy-scoped: explicit policy (on the key or an aws.kms.KeyPolicy), no wildcard principal without Condition", () => {
         const KEY = "aws:kms/key:Key";
-        expect(messagesOf("kms-key-policy-scoped", [res(KEY, { enableKeyRotation: true })])).to.deep.equal(["key has no explicit key policy"]);
-        expect(messagesOf("kms-key-policy-scoped", [res(KEY, { policy: doc({ Sid: "Any", Effect: "Allow", Principal: "*", Action: "kms:*", Resource: "*" }) })])).to.deep.equal(["statement Any allows any principal to use the key"]);
+        const KP = "aws:kms/keyPolicy:KeyPolicy";
+        expect(messagesOf("kms-key-policy-scoped", [res(KEY, { enableKeyRotation: true }, { name: "k" })])).to.deep.equal(["key k has no explicit key policy"]);
+        expect(messagesOf("kms-key-policy-scoped", [res(KEY, { policy: doc({ Sid: "Any", Effect: "Allow", Principal: "*", Action: "kms:*", Resource: "*" }) }, { name: "k" })])).to.deep.equal(["key k: statement Any allows any principal to use the key"]);
         const good = doc({ Effect: "Allow", Principal: { AWS: "arn:aws:iam::111122223333:root" }, Action: "kms:*", Resource: "*" }, { Effect: "Allow", Principal: { AWS: "*" }, Action: "kms:Decrypt", Resource: "*", Condition: { StringEquals: { "kms:CallerAccount": "111122223333" } } });
         expect(messagesOf("kms-key-policy-scoped", [res(KEY, { policy: good })])).to.deep.equal([]);
+        // The policy as its own resource (CKV2_AWS_64's aws_kms_key_policy): compliant, and judged the same way.
+        const key = res(KEY, { enableKeyRotation: true }, { name: "k" });
+        expect(messagesOf("kms-key-policy-scoped", [key, res(KP, { keyId: "k-id", policy: good })])).to.deep.equal([]);
+        expect(messagesOf("kms-key-policy-scoped", [key, res(KP, { keyId: "k-id", policy: doc({ Sid: "Any", Effect: "Allow", Principal: { AWS: "*" }, Action: "kms:*", Resource: "*" }) })])).to.deep.equal(["key k: statement Any allows any principal to use the key"]);
+        expect(messagesOf("kms-key-policy-scoped", [key, res(KP, { keyId: "another-key", policy: good })])).to.deep.equal(["key k has no explicit key policy"]);
     });
 
     it("launch templates: no public IP (mandatory), hop limit 1 (advisory); subnets without auto public IP", () => {
