@@ -53,6 +53,14 @@ describe("Renovate manages every pin (issue 14)", () => {
         }
     });
 
+    it("the Pulumi Deployments executor image matches the deploy-settings manager, which pins its digest", () => {
+        const file = "Pulumi.prod.deploy.yaml";
+        const reference = /reference: (\S+)/.exec(fs.readFileSync(path.join(ROOT, file), "utf8"))![1];
+        expect(extracted(file)).to.deep.equal([asPin(reference)]);
+        // The executor runs the program: it moves with the SDK's pin.
+        expect(asPin(reference).currentValue).to.equal(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).dependencies["@pulumi/pulumi"]);
+    });
+
     it("workflow actions and npm dependencies are left to Renovate's own managers, digests pinned, on a schedule", () => {
         expect(renovate.extends).to.include("helpers:pinGitHubActionDigests");
         expect(renovate.schedule).to.have.length.greaterThan(0);
