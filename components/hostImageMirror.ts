@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
-import { ecrLifecyclePolicy } from "./observedAppHost";
+import { ecrLifecyclePolicy, validateGatedRepositoryArgs } from "./observedAppHost";
 import { scanGateCommand } from "./scanGate/scanGateCommand";
 import { stackPrefix, standardTags } from "./tags";
 
@@ -52,9 +52,7 @@ export function validateHostImageMirrorArgs(args: HostImageMirrorArgs): void {
         if (!/^[a-z][a-zA-Z0-9]{0,40}$/.test(name)) throw new Error(`images key ${JSON.stringify(name)}: a camelCase name (it names the repository)`);
         parsePinnedImage(`images.${name}`, ref);
     }
-    if (!Number.isInteger(args.ecrKeepImages) || args.ecrKeepImages < 1) throw new Error(`ecrKeepImages = ${JSON.stringify(args.ecrKeepImages)}: a whole number of images to keep, at least 1`);
-    if (!Number.isInteger(args.scanMaxCritical) || args.scanMaxCritical < 0) throw new Error(`scanMaxCritical = ${JSON.stringify(args.scanMaxCritical)}: a whole number of CRITICAL findings allowed, 0 or more`);
-    if (!Number.isInteger(args.scanMaxHigh) || args.scanMaxHigh < -1) throw new Error(`scanMaxHigh = ${JSON.stringify(args.scanMaxHigh)}: a whole number of HIGH findings allowed, or -1 for HIGH not gating`);
+    validateGatedRepositoryArgs(args);
 }
 
 /** The copy's build context: a Dockerfile that is only `FROM ${SOURCE_IMAGE}`. */

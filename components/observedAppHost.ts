@@ -55,20 +55,26 @@ export interface ObservedAppHostArgs {
     scanPrerequisites?: pulumi.Resource[];
 }
 
+const wholeAtLeast = (setting: string, value: number, min: number, allowed: string) => {
+    if (!Number.isInteger(value) || value < min) throw new Error(`${setting} = ${JSON.stringify(value)}: ${allowed}`);
+};
+
+/** The settings every gated repository takes (the app's, and each host-image mirror's). */
+export function validateGatedRepositoryArgs(args: Pick<ObservedAppHostArgs, "ecrKeepImages" | "scanMaxCritical" | "scanMaxHigh">): void {
+    wholeAtLeast("ecrKeepImages", args.ecrKeepImages, 1, "a whole number of images to keep, at least 1");
+    wholeAtLeast("scanMaxCritical", args.scanMaxCritical, 0, "a whole number of CRITICAL findings allowed, 0 or more");
+    wholeAtLeast("scanMaxHigh", args.scanMaxHigh, -1, "a whole number of HIGH findings allowed, or -1 for HIGH not gating");
+}
+
 /** Bad arguments fail before any resource exists, naming the setting, the value and what is allowed. */
 export function validateObservedAppHostArgs(
     args: Pick<ObservedAppHostArgs, "appName" | "ecrKeepImages" | "scanMaxCritical" | "scanMaxHigh" | "cpuAlarmPercent" | "secretArns" | "minHosts" | "maxHosts" | "targetCpuPercent">,
 ): void {
-    const wholeAtLeast = (setting: string, value: number, min: number, allowed: string) => {
-        if (!Number.isInteger(value) || value < min) throw new Error(`${setting} = ${JSON.stringify(value)}: ${allowed}`);
-    };
     // Names the ECR repository and the log group: lower-case, no path separators.
     if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(args.appName)) {
         throw new Error(`appName = ${JSON.stringify(args.appName)}: lower-case letters, digits, '.', '_' and '-', starting with a letter or digit`);
     }
-    wholeAtLeast("ecrKeepImages", args.ecrKeepImages, 1, "a whole number of images to keep, at least 1");
-    wholeAtLeast("scanMaxCritical", args.scanMaxCritical, 0, "a whole number of CRITICAL findings allowed, 0 or more");
-    wholeAtLeast("scanMaxHigh", args.scanMaxHigh, -1, "a whole number of HIGH findings allowed, or -1 for HIGH not gating");
+    validateGatedRepositoryArgs(args);
     if (typeof args.cpuAlarmPercent !== "number" || !(args.cpuAlarmPercent > 0 && args.cpuAlarmPercent <= 100)) {
         throw new Error(`cpuAlarmPercent = ${JSON.stringify(args.cpuAlarmPercent)}: a percentage above 0 and at most 100`);
     }

@@ -1,6 +1,6 @@
 import { AWS } from "./awsTypes";
 import { asList, resourcePolicy } from "./definePolicy";
-import { PolicyStatement, statementsOf } from "./policyDocuments";
+import { isAnyPrincipal, PolicyStatement, statementsOf } from "./policyDocuments";
 
 /** Where each IAM type carries its policy documents. */
 const DOCUMENTS: Record<string, (props: Record<string, any>) => unknown[]> = {
@@ -256,9 +256,8 @@ export const trustPolicyScoped = resourcePolicy(
         const trusted = args.getConfig<{ trustedAccountIds?: string[] }>().trustedAccountIds ?? [];
         for (const s of statementsOf(props.assumeRolePolicy).filter((x) => x.Effect === "Allow")) {
             const principal: any = s.Principal;
-            const aws = principal === "*" ? ["*"] : asList(principal?.AWS);
-            if (aws.includes("*") && !constrainedByCondition(s)) report(`statement ${sid(s)} lets any principal assume the role`);
-            for (const p of aws) {
+            if (isAnyPrincipal(principal) && !constrainedByCondition(s)) report(`statement ${sid(s)} lets any principal assume the role`);
+            for (const p of asList(principal?.AWS)) {
                 const account = /^(\d{12})$/.exec(p)?.[1] ?? /^arn:aws[a-z-]*:iam::(\d{12}):/.exec(p)?.[1];
                 if (account && trusted.length > 0 && !trusted.includes(account)) report(`statement ${sid(s)} trusts account ${account}, which is not in trustedAccountIds`);
             }

@@ -1,3 +1,5 @@
+import { asList } from "./definePolicy";
+
 /** IAM / resource policy documents arrive as JSON strings or, from @pulumi/aws inputs, as objects. */
 export interface PolicyStatement {
     Sid?: string;
@@ -6,6 +8,12 @@ export interface PolicyStatement {
     Resource?: string | string[];
     Condition?: Record<string, Record<string, unknown>>;
     [key: string]: unknown;
+}
+
+/** Principal "*", or AWS "*" among the principals: anyone, in any account, or anonymous. */
+export function isAnyPrincipal(principal: unknown): boolean {
+    if (principal === "*") return true;
+    return asList((principal as { AWS?: unknown } | undefined)?.AWS).includes("*");
 }
 
 export function statementsOf(document: unknown): PolicyStatement[] {

@@ -1,7 +1,7 @@
 import { AWS } from "./awsTypes";
-import { asList, resourcePolicy } from "./definePolicy";
+import { resourcePolicy } from "./definePolicy";
 import { constrainedByCondition } from "./iam";
-import { statementsOf } from "./policyDocuments";
+import { isAnyPrincipal, statementsOf } from "./policyDocuments";
 
 /** Where each type carries a resource policy (who else may use the resource). */
 const RESOURCE_POLICIES: Record<string, (props: Record<string, any>) => unknown> = {
@@ -10,12 +10,6 @@ const RESOURCE_POLICIES: Record<string, (props: Record<string, any>) => unknown>
     [AWS.topicPolicy]: (p) => p.policy,
     [AWS.ecrRepositoryPolicy]: (p) => p.policy,
 };
-
-/** Principal "*", or AWS "*" among the principals: anyone, in any account, or anonymous. */
-export function isAnyPrincipal(principal: unknown): boolean {
-    if (principal === "*") return true;
-    return asList((principal as { AWS?: unknown } | undefined)?.AWS).includes("*");
-}
 
 export const resourcePolicyNotPublic = resourcePolicy(
     {

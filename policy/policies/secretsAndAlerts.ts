@@ -1,8 +1,7 @@
 import { AWS } from "./awsTypes";
-import { asList, belongsTo, resourcePolicy, resourcesOfType, stackPolicy } from "./definePolicy";
+import { belongsTo, resourcePolicy, resourcesOfType, stackPolicy } from "./definePolicy";
 import { constrainedByCondition } from "./iam";
-import { statementsOf } from "./policyDocuments";
-import { isAnyPrincipal } from "./resourcePolicies";
+import { isAnyPrincipal, statementsOf } from "./policyDocuments";
 
 export const secretRotation = stackPolicy(
     {
