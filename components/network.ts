@@ -16,8 +16,13 @@ export interface NetworkArgs {
     logsKmsKeyArn?: pulumi.Input<string>;
 }
 
-/** Interface endpoints the hosts need when private subnets have no NAT: ECR pulls, logs, SSM, secrets. */
-export const INTERFACE_ENDPOINT_SERVICES = ["ecr.api", "ecr.dkr", "logs", "ssm", "ssmmessages", "ec2messages", "secretsmanager"] as const;
+/**
+ * Interface endpoints the hosts need when private subnets have no NAT: ECR pulls, logs, SSM, secrets,
+ * and what the monitoring host calls — EC2 (Prometheus discovery), SNS (Alertmanager), CloudWatch
+ * (the boot-failure metric). tests/foundation/stack.test.ts derives the list from the hosts' scripts.
+ * Service names: VPC PrivateLink guide, "AWS services that integrate with AWS PrivateLink".
+ */
+export const INTERFACE_ENDPOINT_SERVICES = ["ecr.api", "ecr.dkr", "logs", "ssm", "ssmmessages", "ec2messages", "secretsmanager", "ec2", "sns", "monitoring"] as const;
 
 /** The flow-logs role may write to its own log group and nothing else. */
 export function flowLogsWritePolicy(logGroupArn: string): string {
