@@ -67,17 +67,28 @@ function severityCounts(findings: DescribeImageScanFindingsCommandOutput["imageS
     return counts as SeverityCounts;
 }
 
-/** Polls until the scan of `digest` has findings; throws on a terminal status, an unknown one, or timeout. */
+/**
+ * Polls until the scan of `digest` has findings, and the same counts twice in a row: Inspector can
+ * report ACTIVE (or COMPLETE) before its findings are filed (aws/aws-cli#6759, aws/aws-sdk#289), so
+ * a first empty answer is confirmed by the next poll. Throws on a terminal status, an unknown one,
+ * or timeout.
+ */
 export async function waitForScan(client: ECRClient, repositoryName: string, imageDigest: string, opts: WaitOptions): Promise<SeverityCounts> {
     const deadline = Date.now() + opts.timeoutMs;
+    let previous: string | undefined;
     for (;;) {
         let status: string | undefined;
         try {
             const r = await client.send(new DescribeImageScanFindingsCommand({ repositoryName, imageId: { imageDigest } }));
             status = r.imageScanStatus?.status;
             const outcome = status ? SCAN_STATUS_OUTCOME[status as ScanStatus] : "wait";
-            if (outcome === "findings") return severityCounts(r.imageScanFindings);
-            if (outcome !== "wait") {
+            if (outcome === "findings") {
+                const counts = severityCounts(r.imageScanFindings);
+                const key = JSON.stringify(Object.entries(counts).sort());
+                if (key === previous) return counts;
+                previous = key;
+                status = `${status} (confirming the counts)`;
+            } else if (outcome !== "wait") {
                 const what = outcome === "fail" ? "ended" : "reported a status this gate does not know:";
                 throw new Error(`scan of ${repositoryName}@${imageDigest} ${what} ${status}: ${r.imageScanStatus?.description ?? "no description"}`);
             }
@@ -136,7 +147,7 @@ function hint(message: string): string {
  * Judges every image in IMAGES (scans awaited together), prints one line per image with its
  * counts and verdict, and exits 1 if any is rejected or its scan did not finish — naming each.
  * Env: IMAGES, AWS_REGION, MAX_CRITICAL (default 0), MAX_HIGH (-1 = HIGH does not gate),
- * SCAN_TIMEOUT_SECONDS (default 600).
+ * SCAN_TIMEOUT_SECONDS (default 600), SCAN_POLL_SECONDS (default 5).
  */
 export async function main(): Promise<number> {
     let images: GatedImage[];
@@ -148,9 +159,10 @@ export async function main(): Promise<number> {
     }
     const limits = { maxCritical: intFromEnv("MAX_CRITICAL", 0, 0), maxHigh: intFromEnv("MAX_HIGH", -1, -1) };
     const timeoutMs = intFromEnv("SCAN_TIMEOUT_SECONDS", 600, 1) * 1000;
+    const pollMs = intFromEnv("SCAN_POLL_SECONDS", 5, 1) * 1000;
     const client = new ECRClient({ region: process.env.AWS_REGION });
     const results = await Promise.allSettled(
-        images.map((image) => waitForScan(client, image.repository, image.digest, { pollMs: 5000, timeoutMs, log: (l) => console.log(`${image.name}: ${l}`) })),
+        images.map((image) => waitForScan(client, image.repository, image.digest, { pollMs, timeoutMs, log: (l) => console.log(`${image.name}: ${l}`) })),
     );
     const refused: string[] = [];
     images.forEach((image, i) => {

@@ -39,7 +39,7 @@ describe("ECR scan gate", () => {
         const lines: string[] = [];
         const counts = await waitForScan(new ECRClient({ region: "eu-west-1" }), "devsecops-stack-prod/devsecops-app", DIGEST, { ...fast, log: (l) => lines.push(l) });
         expect(counts).to.deep.equal({ CRITICAL: 1, HIGH: 4 });
-        expect(lines).to.deep.equal(["scan NOT_STARTED; waiting", "scan IN_PROGRESS; waiting"]);
+        expect(lines).to.deep.equal(["scan NOT_STARTED; waiting", "scan IN_PROGRESS; waiting", "scan COMPLETE (confirming the counts); waiting"]);
         expect(ecr.commandCalls(DescribeImageScanFindingsCommand)[0].args[0].input).to.deep.equal({ repositoryName: "devsecops-stack-prod/devsecops-app", imageId: { imageDigest: DIGEST } });
     });
 
@@ -75,10 +75,14 @@ describe("ECR scan gate", () => {
         it("accepts ACTIVE as done and judges its counts, from the summary or from the enhanced findings", async () => {
             ecr.on(DescribeImageScanFindingsCommand)
                 .resolvesOnce({ imageScanStatus: { status: "PENDING" } })
-                .resolvesOnce({ imageScanStatus: { status: "ACTIVE" }, imageScanFindings: { findingSeverityCounts: { HIGH: 2 } } })
-                .resolves({ imageScanStatus: { status: "ACTIVE" }, imageScanFindings: { enhancedFindings: [{ severity: "CRITICAL" }, { severity: "HIGH" }, { severity: "HIGH" }] } });
+                .resolves({ imageScanStatus: { status: "ACTIVE" }, imageScanFindings: { findingSeverityCounts: { HIGH: 2 } } });
             const client = new ECRClient({ region: "eu-west-1" });
             expect(await waitForScan(client, "repo", DIGEST, fast)).to.deep.equal({ HIGH: 2 });
+            ecr.reset();
+            ecr.on(DescribeImageScanFindingsCommand).resolves({
+                imageScanStatus: { status: "ACTIVE" },
+                imageScanFindings: { enhancedFindings: [{ severity: "CRITICAL" }, { severity: "HIGH" }, { severity: "HIGH" }] },
+            });
             expect(await waitForScan(client, "repo", DIGEST, fast)).to.deep.equal({ CRITICAL: 1, HIGH: 2 });
         });
 
@@ -90,6 +94,13 @@ describe("ECR scan gate", () => {
                 expect(ecr.commandCalls(DescribeImageScanFindingsCommand)).to.have.length(1);
             });
         }
+
+        it("does not take a first ACTIVE answer for the findings: the counts must repeat on the next poll (Inspector files them after ACTIVE)", async () => {
+            const active = (counts: Record<string, number>) => ({ ...complete(counts), imageScanStatus: { status: "ACTIVE" as const } });
+            ecr.on(DescribeImageScanFindingsCommand).resolvesOnce(active({})).resolvesOnce(active({ CRITICAL: 1 })).resolves(active({ CRITICAL: 1 }));
+            expect(await waitForScan(new ECRClient({ region: "eu-west-1" }), "repo", DIGEST, fast)).to.deep.equal({ CRITICAL: 1 });
+            expect(ecr.commandCalls(DescribeImageScanFindingsCommand)).to.have.length(3);
+        });
 
         it("places every status of the SDK's ScanStatus enum, and refuses one it does not know", async () => {
             expect(Object.keys(SCAN_STATUS_OUTCOME).sort()).to.deep.equal(Object.values(ScanStatus).sort());
@@ -117,12 +128,12 @@ describe("ECR scan gate", () => {
             err = [];
             console.log = (...a: unknown[]) => void out.push(a.join(" "));
             console.error = (...a: unknown[]) => void err.push(a.join(" "));
-            Object.assign(process.env, { IMAGES: JSON.stringify(APP), AWS_REGION: "eu-west-1", MAX_CRITICAL: "0", MAX_HIGH: "-1" });
+            Object.assign(process.env, { IMAGES: JSON.stringify(APP), AWS_REGION: "eu-west-1", MAX_CRITICAL: "0", MAX_HIGH: "-1", SCAN_POLL_SECONDS: "1" });
         });
         afterEach(() => {
             console.log = origLog;
             console.error = origError;
-            for (const k of ["IMAGES", "AWS_REGION", "MAX_CRITICAL", "MAX_HIGH", "SCAN_TIMEOUT_SECONDS"]) {
+            for (const k of ["IMAGES", "AWS_REGION", "MAX_CRITICAL", "MAX_HIGH", "SCAN_TIMEOUT_SECONDS", "SCAN_POLL_SECONDS"]) {
                 if (saved[k] === undefined) delete process.env[k];
                 else process.env[k] = saved[k];
             }
@@ -159,7 +170,8 @@ describe("ECR scan gate", () => {
             expect(out.join("\n")).to.contain(`prometheus devsecops-stack-prod/mirror/prometheus@${DIGEST}: {"MEDIUM":1} accepted`);
             expect(out.join("\n")).to.contain(`grafana devsecops-stack-prod/mirror/grafana@${OTHER}: {"CRITICAL":1} rejected`);
             expect(err.join("\n")).to.contain("scan gate: 1 of 2 images accepted; refused: grafana (1 CRITICAL findings exceed scanMaxCritical=0)");
-            expect(ecr.commandCalls(DescribeImageScanFindingsCommand).map((c) => c.args[0].input.imageId?.imageDigest).sort()).to.deep.equal([DIGEST, OTHER].sort());
+            // Each image's digest is asked about (twice: the counts are confirmed by a second poll).
+            expect([...new Set(ecr.commandCalls(DescribeImageScanFindingsCommand).map((c) => c.args[0].input.imageId?.imageDigest))].sort()).to.deep.equal([DIGEST, OTHER].sort());
         });
 
         it("an image basic scanning cannot read is refused, with the setting that scans it", async () => {
@@ -189,6 +201,9 @@ describe("ECR scan gate", () => {
             process.env.MAX_CRITICAL = "-3";
             const e = await main().catch((x) => x);
             expect(e.message).to.equal('MAX_CRITICAL="-3": a whole number, at least 0');
+            process.env.MAX_CRITICAL = "0";
+            process.env.SCAN_POLL_SECONDS = "0.5";
+            expect(((await main().catch((x) => x)) as Error).message).to.equal('SCAN_POLL_SECONDS="0.5": a whole number, at least 1');
             expect(ecr.commandCalls(DescribeImageScanFindingsCommand)).to.have.length(0);
         });
     });
