@@ -1,3 +1,4 @@
+import { ECR_REGISTRY_HOST, IMAGE_DIGEST } from "../components/ecrImageReference";
 import { asList } from "../policy/policies/definePolicy";
 import { actionMatches } from "../policy/policies/iam";
 import { statementsOf } from "../policy/policies/policyDocuments";
@@ -30,7 +31,7 @@ const CREDENTIALED_PROCESSES: { pattern: RegExp; actions: string[]; what: string
     { pattern: /ec2_sd_configs:/, actions: ["ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"], what: "Prometheus EC2 service discovery" },
     { pattern: /remote_write:[\s\S]*sigv4:/, actions: ["aps:RemoteWrite"], what: "Prometheus SigV4 remote write" },
     { pattern: /sns_configs:/, actions: ["sns:Publish"], what: "Alertmanager's SNS receiver" },
-    { pattern: /docker pull[^\n]*\$image|\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\/[^\s'"]+@sha256/, actions: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], what: "pulling an image from ECR" },
+    { pattern: new RegExp(String.raw`docker pull[^\n]*\$image|${ECR_REGISTRY_HOST}/[^\s'"]+@${IMAGE_DIGEST}`), actions: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], what: "pulling an image from ECR" },
 ];
 
 /** What AWS-managed policies the stack attaches grant (AWS Managed Policy Reference). */

@@ -1,3 +1,4 @@
+import { ECR_REGISTRY_HOST, ECR_REPOSITORY_NAME, IMAGE_DIGEST } from "../components/ecrImageReference";
 import { HostView, hostViews, transitiveDependencies } from "./hostRoles";
 import { DeployabilityFinding, resourceKey, StackResource } from "./stackResource";
 
@@ -11,7 +12,7 @@ import { DeployabilityFinding, resourceKey, StackResource } from "./stackResourc
 /** Public registries a boot script could pull from (a reference starting with one of these hosts). */
 const PUBLIC_IMAGE = /(?:^|[\s'"=(])((?:docker\.io|registry-1\.docker\.io|quay\.io|ghcr\.io|gcr\.io|[a-z]+-docker\.pkg\.dev|public\.ecr\.aws|registry\.k8s\.io|mcr\.microsoft\.com)\/[^\s'"]+)/g;
 /** A private ECR reference: registry/repository, then a tag or a digest (or both). */
-const ECR_IMAGE = /([0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?)\/([a-z0-9][a-z0-9._/-]*)(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?(@sha256:[0-9a-f]{64})?/g;
+const ECR_IMAGE = new RegExp(`(${ECR_REGISTRY_HOST})/(${ECR_REPOSITORY_NAME})(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?(@${IMAGE_DIGEST})?`, "g");
 
 const ECR_IMAGE_PARTS = new RegExp(ECR_IMAGE.source);
 

@@ -1,7 +1,8 @@
 import { shellQuote as q } from "./cloudConfig";
+import { ECR_REGISTRY_HOST } from "../ecrImageReference";
 
 /** An ECR registry host (private registries; `public.ecr.aws` is a public one and does not match). */
-const ECR_REGISTRY = /^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$/;
+const ECR_REGISTRY = new RegExp(`^${ECR_REGISTRY_HOST}$`);
 
 /** What a host runs is named by digest: a re-pushed tag can never change it. */
 export function requireDigest(setting: string, ref: string): string {

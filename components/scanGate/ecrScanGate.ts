@@ -8,6 +8,7 @@
  * by its digest, with the same limits; see main() for the environment it reads.
  */
 import { DescribeImageScanFindingsCommand, DescribeImageScanFindingsCommandOutput, ECRClient, ScanStatus } from "@aws-sdk/client-ecr";
+import { ECR_REGISTRY_HOST, ECR_REPOSITORY_NAME, IMAGE_DIGEST } from "../ecrImageReference";
 
 export type SeverityCounts = Partial<Record<"CRITICAL" | "HIGH" | "MEDIUM" | "LOW" | "INFORMATIONAL" | "UNDEFINED", number>>;
 
@@ -119,7 +120,7 @@ export interface GatedImage {
 }
 
 /** An ECR reference by digest: `<account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex>`. */
-const ECR_DIGEST_REF = /^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\/([a-z0-9][a-z0-9._\/-]*)@(sha256:[0-9a-f]{64})$/;
+const ECR_DIGEST_REF = new RegExp(`^${ECR_REGISTRY_HOST}/(${ECR_REPOSITORY_NAME})@(${IMAGE_DIGEST})$`);
 
 /** IMAGES: a JSON object naming each image the gate judges, name → its ECR reference by digest. */
 export function parseGatedImages(raw: string | undefined): GatedImage[] {
