@@ -200,6 +200,8 @@ export class ObservedAppHost extends pulumi.ComponentResource {
             tags: tags(),
         }, { parent: this, deleteBeforeReplace: true });
 
+        // Egress in-line, ingress as separate rules only: one style per direction, or the group's update
+        // revokes the separate rules (deployability/securityGroupRules.ts).
         const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
             vpcId: args.vpcId,
             description: "App hosts: the app from the load balancer and the monitoring host, node_exporter from the monitoring host",

@@ -4,6 +4,7 @@ import { checkGatedImages } from "./gatedImages";
 import { hostViews } from "./hostRoles";
 import { checkListenerRules } from "./listenerRules";
 import { checkReplacementSafety } from "./replacementSafety";
+import { checkSecurityGroupRules } from "./securityGroupRules";
 import { DeployabilityFinding, StackResource } from "./stackResource";
 import { checkTrustConditions } from "./trustConditions";
 
@@ -13,7 +14,8 @@ export type { DeployabilityFinding, StackResource } from "./stackResource";
  * Checks over the mocked stack for what a real account rejects and mocks accept: trust
  * conditions a service does not send, create-first replacements that cannot succeed, hosts
  * that boot before their permissions and secrets exist, boot calls their role cannot make,
- * listener rules over ELB's condition limits, and hosts running images no gate judged.
+ * listener rules over ELB's condition limits, hosts running images no gate judged, and
+ * security groups whose in-line rules would revoke separate ones.
  */
 export function checkDeployability(resources: StackResource[]): DeployabilityFinding[] {
     // Both boot checks read the same host views: derive them once.
@@ -25,5 +27,6 @@ export function checkDeployability(resources: StackResource[]): DeployabilityFin
         ...checkBootPermissions(resources, views),
         ...checkListenerRules(resources),
         ...checkGatedImages(resources, views),
+        ...checkSecurityGroupRules(resources),
     ];
 }

@@ -10,6 +10,7 @@ import { checkBootPrerequisites } from "../../deployability/bootPrerequisites";
 import { checkGatedImages } from "../../deployability/gatedImages";
 import { checkListenerRules } from "../../deployability/listenerRules";
 import { checkReplacementSafety } from "../../deployability/replacementSafety";
+import { checkSecurityGroupRules } from "../../deployability/securityGroupRules";
 import { checkTrustConditions } from "../../deployability/trustConditions";
 import { hostViews } from "../../deployability/hostRoles";
 import { renderAppHostUserData } from "../../components/cloudInit/appHostUserData";
@@ -196,6 +197,33 @@ describe("deployability checks", function () {
         });
     });
 
+    describe("security group rules (one style per direction: in-line rules revoke separate ones)", () => {
+        const group = (name: string, inline: Record<string, unknown>) => resource("aws:ec2/securityGroup:SecurityGroup", name, { vpcId: "vpc-1", ...inline });
+        const rule = (type: string, name: string, groupName: string, extra: Record<string, unknown> = {}) =>
+            resource(type, name, { securityGroupId: `${groupName}-id`, ipProtocol: "tcp", fromPort: 443, toPort: 443, ...extra });
+        it("flags a separate rule beside in-line rules of its direction, an explicit empty list included, and the legacy rule resource", () => {
+            const findings = checkSecurityGroupRules([
+                group("inline-egress", { egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }] }),
+                group("no-ingress", { ingress: [] }),
+                rule("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "extra-egress", "inline-egress"),
+                rule("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "extra-ingress", "no-ingress"),
+                rule("aws:ec2/securityGroupRule:SecurityGroupRule", "legacy", "inline-egress", { type: "egress" }),
+            ]);
+            expect(findings.map((f) => `${f.resource.split("::")[1]}: ${f.message.split(":")[0]}`)).to.deep.equal([
+                "extra-egress: a separate egress rule on inline-egress, whose egress rules are in-line",
+                "extra-ingress: a separate ingress rule on no-ingress, whose ingress rules are in-line",
+                "legacy: a separate egress rule on inline-egress, whose egress rules are in-line",
+            ]);
+        });
+        it("accepts separate rules in the direction the group leaves to them (the app hosts: in-line egress, separate ingress)", () => {
+            expect(checkSecurityGroupRules([
+                group("app", { egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }] }),
+                rule("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "from-lb", "app"),
+                rule("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "elsewhere", "other"),
+            ])).to.deep.equal([]);
+        });
+    });
+
     describe("gated images (every image a host runs: the stack's ECR, by digest, judged by a gate it waits for)", () => {
         const REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
         const MIRRORED = `${REGISTRY}/devsecops-stack-prod/mirror/prometheus@sha256:${"01".repeat(32)}`;
@@ -263,9 +291,13 @@ describe("deployability checks", function () {
             pull.inputs.policy = JSON.stringify(doc);
             const monitoring = named(seeded, "aws:ec2/instance:Instance", "monitoring-instance");
             monitoring.dependencies = monitoring.dependencies.filter((d) => !d.includes("scan-gate"));
+            // A separate egress rule on the app hosts' group, whose egress is in-line.
+            const appGroup = named(seeded, "aws:ec2/securityGroup:SecurityGroup", "app-sg");
+            seeded.push({ ...named(seeded, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "app-app-from-lb"), type: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", name: "app-extra-egress" });
+            expect(seeded[seeded.length - 1].inputs.securityGroupId).to.equal(appGroup.id);
 
             const checks = new Set(checkDeployability(seeded).map((f) => f.check));
-            expect([...checks]).to.have.members(["trust-conditions", "replacement-safety", "boot-prerequisites", "boot-permissions", "gated-images"]);
+            expect([...checks]).to.have.members(["trust-conditions", "replacement-safety", "boot-prerequisites", "boot-permissions", "gated-images", "security-group-rules"]);
         });
 
         it("issue 11 item 9: every host gets IMDSv2 with hop limit 1 (no container reaches the host role)", () => {
