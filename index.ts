@@ -26,7 +26,7 @@ const { settings, providedSecretValues } = loadConfig();
 const logsKey = new LogsEncryptionKey("logs");
 const logsKmsKeyArn = logsKey.keyArn;
 
-const network = new Network("network", { ...settings.network, logsKmsKeyArn });
+const network = new Network("network", { ...settings.network, logsKmsKeyArn, ampRemoteWrite: settings.hosts.ampWorkspaceArn !== undefined });
 
 const audit = new AuditTrail("audit", {
     ...settings.audit,

@@ -14,6 +14,11 @@ export interface NetworkArgs {
     flowLogRetentionDays: number;
     /** Customer-managed key for the flow-log group (LogsEncryptionKey); CloudWatch's own keys when unset. */
     logsKmsKeyArn?: pulumi.Input<string>;
+    /**
+     * Prometheus remote-writes to an Amazon Managed Prometheus workspace in this region: with `endpoints`,
+     * also the aps-workspaces (data plane) endpoint (AMP User Guide, "Using ... with interface VPC endpoints").
+     */
+    ampRemoteWrite?: boolean;
 }
 
 /**
@@ -154,7 +159,7 @@ export class Network extends pulumi.ComponentResource {
                 tags: tags({ Name: `${name}-endpoints` }),
             }, parent);
             this.endpointSecurityGroupId = endpointSg.id;
-            for (const service of INTERFACE_ENDPOINT_SERVICES) {
+            for (const service of [...INTERFACE_ENDPOINT_SERVICES, ...(args.ampRemoteWrite ? ["aps-workspaces"] : [])]) {
                 new aws.ec2.VpcEndpoint(`${name}-${service.replace(".", "-")}`, {
                     vpcId: vpc.id,
                     serviceName: pulumi.interpolate`com.amazonaws.${region}.${service}`,

@@ -7,7 +7,7 @@ import type { RecordedResource } from "../scripts/stackUnderMocks";
 export type StackResource = Pick<RecordedResource, "type" | "name" | "urn" | "id" | "inputs" | "dependencies" | "options" | "state">;
 
 export interface DeployabilityFinding {
-    check: "trust-conditions" | "replacement-safety" | "boot-prerequisites" | "boot-permissions" | "listener-rules" | "gated-images" | "security-group-rules";
+    check: "trust-conditions" | "replacement-safety" | "boot-prerequisites" | "boot-permissions" | "listener-rules" | "gated-images" | "security-group-rules" | "private-endpoints";
     /** `<type>::<name>` of the resource the finding is about. */
     resource: string;
     message: string;

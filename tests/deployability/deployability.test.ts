@@ -9,6 +9,7 @@ import { checkBootPermissions, requiredActions } from "../../deployability/bootP
 import { checkBootPrerequisites } from "../../deployability/bootPrerequisites";
 import { checkGatedImages } from "../../deployability/gatedImages";
 import { checkListenerRules } from "../../deployability/listenerRules";
+import { checkPrivateEndpoints } from "../../deployability/privateEndpoints";
 import { checkReplacementSafety } from "../../deployability/replacementSafety";
 import { checkSecurityGroupRules } from "../../deployability/securityGroupRules";
 import { checkTrustConditions } from "../../deployability/trustConditions";
@@ -275,6 +276,21 @@ describe("deployability checks", function () {
                 },
             });
             expect(messages(checkDeployability(run.resources))).to.deep.equal([]);
+        });
+
+        it("without NAT, flags a call with no endpoint: EC2 discovery, the SSM agent, a workspace in another region (the shipped endpoints lacked ec2, sns, monitoring)", async () => {
+            const amp = "arn:aws:aps:eu-central-1:123456789012:workspace/ws-0123abcd-4567-89ef-0123-456789abcdef";
+            const run = await runStack({ stack: "prod", config: { privateEgress: "endpoints", ampWorkspaceArn: amp } });
+            const seeded = clone(run).filter((r) => !/\.(ec2|ssmmessages)$/.test(String(r.inputs.serviceName ?? "")));
+            const found = checkPrivateEndpoints(seeded).map((f) => `${f.resource.split("::")[1]}: ${f.message.split(" (")[0]}`);
+            expect(found).to.have.members([
+                "app-hosts: calls ssmmessages in eu-west-1",
+                "monitoring-instance: calls ssmmessages in eu-west-1",
+                "monitoring-instance: calls ec2 in eu-west-1",
+                "monitoring-instance: calls aps-workspaces in eu-central-1",
+            ]);
+            // With a NAT gateway every call has a way out.
+            expect(checkPrivateEndpoints(clone(prod))).to.deep.equal([]);
         });
 
         it("catches each defect class when it is seeded back into the real stack", () => {
