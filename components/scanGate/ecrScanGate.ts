@@ -57,22 +57,45 @@ export const SCAN_STATUS_OUTCOME: Record<ScanStatus, "findings" | "wait" | "fail
     IMAGE_ARCHIVED: "fail",
 };
 
+type ScanFindings = DescribeImageScanFindingsCommandOutput["imageScanFindings"];
+
+/**
+ * Whether the answer carries a filed scan: a summary, a completion time, or findings. ECR has answered
+ * COMPLETE with none of these while Inspector was still filing them (aws/aws-sdk#289); that is a wait.
+ */
+function isFiled(findings: ScanFindings): boolean {
+    return findings?.findingSeverityCounts !== undefined || findings?.imageScanCompletedAt !== undefined || !!findings?.findings?.length || !!findings?.enhancedFindings?.length;
+}
+
 /** Severity counts: ECR's summary, or (enhanced scanning without one) the findings' own severities. */
-function severityCounts(findings: DescribeImageScanFindingsCommandOutput["imageScanFindings"]): SeverityCounts {
+function severityCounts(findings: ScanFindings, moreEnhancedFindings: { severity?: string }[] = []): SeverityCounts {
     if (findings?.findingSeverityCounts && Object.keys(findings.findingSeverityCounts).length) return findings.findingSeverityCounts as SeverityCounts;
     const counts: Record<string, number> = {};
-    for (const f of findings?.enhancedFindings ?? []) {
+    for (const f of [...(findings?.enhancedFindings ?? []), ...moreEnhancedFindings]) {
         const severity = (f.severity ?? "UNDEFINED").toUpperCase();
         counts[severity] = (counts[severity] ?? 0) + 1;
     }
     return counts as SeverityCounts;
 }
 
+/** The enhanced findings on the pages after the first, when ECR gave no summary to count from. */
+async function laterPages(client: ECRClient, repositoryName: string, imageDigest: string, first: DescribeImageScanFindingsCommandOutput): Promise<{ severity?: string }[]> {
+    const summary = first.imageScanFindings?.findingSeverityCounts;
+    if (summary && Object.keys(summary).length) return [];
+    const more: { severity?: string }[] = [];
+    for (let token = first.nextToken; token; ) {
+        const page = await client.send(new DescribeImageScanFindingsCommand({ repositoryName, imageId: { imageDigest }, nextToken: token, maxResults: 1000 }));
+        more.push(...(page.imageScanFindings?.enhancedFindings ?? []));
+        token = page.nextToken;
+    }
+    return more;
+}
+
 /**
- * Polls until the scan of `digest` has findings, and the same counts twice in a row: Inspector can
- * report ACTIVE (or COMPLETE) before its findings are filed (aws/aws-cli#6759, aws/aws-sdk#289), so
- * a first empty answer is confirmed by the next poll. Throws on a terminal status, an unknown one,
- * or timeout.
+ * Polls until the scan of `digest` has filed findings, and the same counts twice in a row: ECR can
+ * report COMPLETE (or ACTIVE) before Inspector has filed them (aws/aws-sdk#289), so an answer with
+ * nothing filed is a wait, and a first answer is confirmed by the next poll. Without a summary the
+ * enhanced findings are counted over every page. Throws on a terminal status, an unknown one, or timeout.
  */
 export async function waitForScan(client: ECRClient, repositoryName: string, imageDigest: string, opts: WaitOptions): Promise<SeverityCounts> {
     const deadline = Date.now() + opts.timeoutMs;
@@ -83,8 +106,11 @@ export async function waitForScan(client: ECRClient, repositoryName: string, ima
             const r = await client.send(new DescribeImageScanFindingsCommand({ repositoryName, imageId: { imageDigest } }));
             status = r.imageScanStatus?.status;
             const outcome = status ? SCAN_STATUS_OUTCOME[status as ScanStatus] : "wait";
-            if (outcome === "findings") {
-                const counts = severityCounts(r.imageScanFindings);
+            if (outcome === "findings" && !isFiled(r.imageScanFindings)) {
+                previous = undefined;
+                status = `${status} (findings not filed yet)`;
+            } else if (outcome === "findings") {
+                const counts = severityCounts(r.imageScanFindings, await laterPages(client, repositoryName, imageDigest, r));
                 const key = JSON.stringify(Object.entries(counts).sort());
                 if (key === previous) return counts;
                 previous = key;

@@ -102,6 +102,20 @@ describe("ECR scan gate", () => {
             expect(ecr.commandCalls(DescribeImageScanFindingsCommand)).to.have.length(3);
         });
 
+        it("waits while ECR answers COMPLETE with nothing filed, however often it repeats (aws/aws-sdk#289)", async () => {
+            const unfiled = { imageScanStatus: { status: "COMPLETE" as const, description: "The scan was completed successfully." }, imageScanFindings: { findings: [] } };
+            ecr.on(DescribeImageScanFindingsCommand).resolvesOnce(unfiled).resolvesOnce(unfiled).resolvesOnce(unfiled).resolves(complete({ CRITICAL: 1 }));
+            const lines: string[] = [];
+            expect(await waitForScan(new ECRClient({ region: "eu-west-1" }), "repo", DIGEST, { ...fast, log: (l) => lines.push(l) })).to.deep.equal({ CRITICAL: 1 });
+            expect(lines.filter((l) => l.includes("not filed yet"))).to.have.length(3);
+        });
+
+        it("counts the enhanced findings of every page when ECR gives no summary", async () => {
+            ecr.on(DescribeImageScanFindingsCommand).resolves({ imageScanStatus: { status: "ACTIVE" }, imageScanFindings: { enhancedFindings: [{ severity: "HIGH" }] }, nextToken: "page-2" });
+            ecr.on(DescribeImageScanFindingsCommand, { nextToken: "page-2" }).resolves({ imageScanStatus: { status: "ACTIVE" }, imageScanFindings: { enhancedFindings: [{ severity: "CRITICAL" }, { severity: "CRITICAL" }] } });
+            expect(await waitForScan(new ECRClient({ region: "eu-west-1" }), "repo", DIGEST, fast)).to.deep.equal({ HIGH: 1, CRITICAL: 2 });
+        });
+
         it("places every status of the SDK's ScanStatus enum, and refuses one it does not know", async () => {
             expect(Object.keys(SCAN_STATUS_OUTCOME).sort()).to.deep.equal(Object.values(ScanStatus).sort());
             ecr.on(DescribeImageScanFindingsCommand).resolves({ imageScanStatus: { status: "SOMETHING_NEW" as any } });
