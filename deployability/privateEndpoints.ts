@@ -34,8 +34,13 @@ export function checkPrivateEndpoints(resources: StackResource[], views: HostVie
     }
     // The VPC's region: the one its endpoints are in (the S3 gateway endpoint is always there).
     const [region] = regions;
-    if (!region) return [];
     const findings: DeployabilityFinding[] = [];
+    if (!region) {
+        for (const view of views) {
+            findings.push({ check: "private-endpoints", resource: resourceKey(view.host), message: "the VPC has no NAT gateway and no VPC endpoints: no AWS call the host makes answers" });
+        }
+        return findings;
+    }
     for (const view of views) {
         const needed = new Map<string, string>();
         for (const service of SSM_AGENT) needed.set(`${region}/${service}`, "the SSM agent");

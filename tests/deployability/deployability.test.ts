@@ -289,6 +289,8 @@ describe("deployability checks", function () {
                 "monitoring-instance: calls ec2 in eu-west-1",
                 "monitoring-instance: calls aps-workspaces in eu-central-1",
             ]);
+            const bare = clone(run).filter((r) => r.type !== "aws:ec2/vpcEndpoint:VpcEndpoint");
+            expect(checkPrivateEndpoints(bare).map((f) => f.resource.split("::")[1])).to.have.members(["app-hosts", "monitoring-instance"]);
             // With a NAT gateway every call has a way out.
             expect(checkPrivateEndpoints(clone(prod))).to.deep.equal([]);
         });
