@@ -83,8 +83,9 @@ async function laterPages(client: ECRClient, repositoryName: string, imageDigest
     const summary = first.imageScanFindings?.findingSeverityCounts;
     if (summary && Object.keys(summary).length) return [];
     const more: { severity?: string }[] = [];
+    // Same request as the first page (a token belongs to the request that returned it).
     for (let token = first.nextToken; token; ) {
-        const page = await client.send(new DescribeImageScanFindingsCommand({ repositoryName, imageId: { imageDigest }, nextToken: token, maxResults: 1000 }));
+        const page = await client.send(new DescribeImageScanFindingsCommand({ repositoryName, imageId: { imageDigest }, nextToken: token }));
         more.push(...(page.imageScanFindings?.enhancedFindings ?? []));
         token = page.nextToken;
     }
